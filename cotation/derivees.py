@@ -187,14 +187,14 @@ def revenu_annuel_par_uc(c: Contexte) -> np.ndarray:
 
 
 @_derive
-def region(c: Contexte) -> np.ndarray:
-    dep = c.table["departement"].to_numpy(dtype=object)
-    return np.where(np.isin(dep, DEPARTEMENTS_ILE_DE_FRANCE), "11", None)
-
-
-@_derive
 def seuil_premier_quartile(c: Contexte) -> np.ndarray:
-    return c.parametres.seuils_premier_quartile(c["epci"], c.jour, c["region"])
+    """The EPCI's threshold at the date; Île-de-France EPCIs fall back on the regional value."""
+    codes, epcis = pd.factorize(c.table["epci"])
+    first = np.unique(codes, return_index=True)[1]
+    departements = c.table["departement"].iloc[first].to_numpy(dtype=object)
+    regions = np.where(np.isin(departements, DEPARTEMENTS_ILE_DE_FRANCE), "11", None)
+    values = c.parametres.seuils_premier_quartile(np.asarray(epcis, dtype=object), c.jour, regions)
+    return values[codes]
 
 
 @_derive

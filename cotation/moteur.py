@@ -15,6 +15,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cotation.derivees import Contexte, ajouter_mois
 from cotation.expressions import compiler_expression
@@ -149,20 +151,27 @@ def nombre_refus(ctx: Contexte, fenetre_mois: int, quels: str) -> np.ndarray:
     """Refusals per application within the last `fenetre_mois` months (vectorized over events)."""
 
     def count() -> np.ndarray:
-        text = ctx.table["propositions"]
-        filled = text[text != ""]
-        if filled.empty:
-            return np.zeros(ctx.n)
-        items = filled.str.split(";").explode()
-        parts = items.str.split(":", n=1, expand=True)
-        when = pd.to_datetime(parts[0], format="%Y-%m-%d").to_numpy(dtype="datetime64[D]")
+        events = evenements_propositions(ctx.table["propositions"])
         kinds = ("refus_non_legitime",) if quels == "non_legitimes" else ("refus_non_legitime", "refus_legitime")
         start = np.datetime64(ajouter_mois(ctx.jour, -fenetre_mois), "D")
-        keep = parts[1].isin(kinds).to_numpy() & (when > start) & (when <= ctx.jour64)
-        rows = ctx.table.index.get_indexer(items.index[keep])
-        return np.bincount(rows, minlength=ctx.n).astype(np.float64)
+        keep = np.isin(events["issue"], kinds) & (events["date"] > start) & (events["date"] <= ctx.jour64)
+        return np.bincount(events["ligne"][keep], minlength=ctx.n).astype(np.float64)
 
     return ctx.memo(f"refus:{fenetre_mois}:{quels}", count)
+
+
+def evenements_propositions(text: pd.Series) -> dict[str, np.ndarray]:
+    """The `;`-joined proposals column as flat event arrays (row, date, outcome), parsed by Arrow."""
+    lists = pc.split_pattern(_arrow_text(text), ";")
+    flat, rows = pc.list_flatten(lists), pc.list_parent_indices(lists)
+    present = pc.not_equal(flat, "")
+    flat, rows = pc.filter(flat, present), pc.filter(rows, present)
+    when = pc.cast(pc.utf8_slice_codeunits(flat, 0, 10), pa.date32())
+    return {
+        "ligne": rows.to_numpy(zero_copy_only=False).astype(np.int64),
+        "date": when.to_numpy(zero_copy_only=False).astype("datetime64[D]"),
+        "issue": pc.utf8_slice_codeunits(flat, 11, 64).to_numpy(zero_copy_only=False),
+    }
 
 
 def _expression(c: g.ExpressionLibre, _grid) -> Kernel:
@@ -188,9 +197,9 @@ class Cotation:
 
     grille: g.Grille
     date_reference: date
-    numero_unique: np.ndarray
-    bruts: np.ndarray  # (n, criteria) points before exclusive groups
-    retenus: np.ndarray  # (n, criteria) points that count
+    numero_unique: pd.Series
+    points: np.ndarray  # (criteria, n) raw points of each criterion, before exclusive groups
+    groupes: tuple[tuple[str, tuple[int, ...]], ...]
     score: np.ndarray
     rang: np.ndarray  # 1 = first; 0 = not ranked (outside the grid's scope or application not active)
     classees: np.ndarray  # bool: ranked
@@ -200,19 +209,41 @@ class Cotation:
     def ids(self) -> list[str]:
         return [c.id for c in self.grille.criteres]
 
+    @property
+    def ecartes(self) -> np.ndarray:
+        """(criteria, n) bool: points set aside by an exclusive group (computed on demand)."""
+        out = np.zeros(self.points.shape, dtype=bool)
+        for _gid, members in self.groupes:
+            if len(members) > 1:
+                rows = np.asarray(members)
+                best = rows[np.argmax(self.points[rows], axis=0)]  # first maximum wins
+                out[rows] = rows[:, None] != best[None, :]
+        return out
+
+    @property
+    def bruts(self) -> np.ndarray:
+        """(n, criteria) points before exclusive groups."""
+        return self.points.T
+
+    @property
+    def retenus(self) -> np.ndarray:
+        """(n, criteria) points that count."""
+        return np.where(self.ecartes, 0.0, self.points).T
+
     def tableau(self) -> pd.DataFrame:
         """One row per application: score, rank, and the points of each criterion."""
-        out = pd.DataFrame({
+        columns = {
             "numero_unique": self.numero_unique,
             "score": self.score,
             "rang": self.rang,
             "demande_active": self.contexte["demande_active"],
-        })
-        points = pd.DataFrame(self.retenus, columns=[f"points_{i}" for i in self.ids])
-        return pd.concat([out, points], axis=1)
+        }
+        kept = np.where(self.ecartes, 0.0, self.points)
+        columns.update({f"points_{cid}": kept[j] for j, cid in enumerate(self.ids)})
+        return pd.DataFrame(columns)
 
     def ligne(self, numero_unique: str) -> int:
-        found = np.flatnonzero(self.numero_unique == numero_unique)
+        found = np.flatnonzero((self.numero_unique == numero_unique).to_numpy(dtype=bool))
         if not len(found):
             raise KeyError(numero_unique)
         return int(found[0])
@@ -238,27 +269,24 @@ def evaluer(
     table = table.reset_index(drop=True)
     ctx = Contexte(table, date_reference, parametres)
     n, k = len(table), len(compilee.noyaux)
-    raw = np.empty((n, k), dtype=np.float64)
+    points = np.empty((k, n), dtype=np.float64)
     for j, kernel in enumerate(compilee.noyaux):
-        raw[:, j] = kernel(ctx)
-    for j, refs, needed, points in compilee.combinaisons:
-        met = (raw[:, list(refs)] != 0).sum(axis=1) >= needed
-        raw[:, j] = _scoped(grid.criteres[j], lambda c, met=met, p=points: np.where(met, p, 0.0))(ctx)
-    kept = raw.copy()
-    for _gid, members in compilee.groupes:
-        if len(members) > 1:
-            cols = list(members)
-            best = np.argmax(raw[:, cols], axis=1)
-            mask = np.zeros((n, len(cols)), dtype=bool)
-            mask[np.arange(n), best] = True
-            kept[:, cols] = np.where(mask, raw[:, cols], 0.0)
-    score = kept.sum(axis=1)
-    ranked = ctx["demande_active"].copy()
+        points[j] = kernel(ctx)
+    for j, refs, needed, bonus in compilee.combinaisons:
+        met = np.count_nonzero(points[list(refs)], axis=0) >= needed
+        points[j] = _scoped(grid.criteres[j], lambda _ctx, met=met, p=bonus: np.where(met, p, 0.0))(ctx)
+    # An exclusive group contributes its best criterion; the others add up.
+    grouped = [np.asarray(m) for _gid, m in compilee.groupes if len(m) > 1]
+    alone = np.setdiff1d(np.arange(k), np.concatenate(grouped)) if grouped else np.arange(k)
+    score = points[alone].sum(axis=0)
+    for rows in grouped:
+        score += points[rows].max(axis=0)
+    ranked = np.array(ctx["demande_active"])
     if grid.grille.demandes != "toutes":
         ranked &= ctx["mutation"] if grid.grille.demandes == "mutation" else ~ctx["mutation"]
     rank = classer(score, table, ranked, grid.departage)
-    return Cotation(grid, date_reference, table["numero_unique"].to_numpy(dtype=object), raw, kept,
-                    score, rank, ranked, ctx)
+    return Cotation(grid, date_reference, table["numero_unique"], points,
+                    compilee.groupes, score, rank, ranked, ctx)
 
 
 def classer(score: np.ndarray, table: pd.DataFrame, ranked: np.ndarray, departage: list[str]) -> np.ndarray:
@@ -269,8 +297,7 @@ def classer(score: np.ndarray, table: pd.DataFrame, ranked: np.ndarray, departag
             keys.append(_string_order(table["numero_unique"]))
         elif key == "anciennete":
             keys.append(table["date_depot"].to_numpy(dtype="datetime64[D]").astype(np.int64))
-    keys.append(-score)
-    keys.append(~ranked)  # unranked rows last
+    keys.append(np.where(ranked, -score, np.inf))  # unranked rows last
     order = np.lexsort(keys)
     rank = np.zeros(len(score), dtype=np.int64)
     m = int(ranked.sum())
@@ -279,6 +306,23 @@ def classer(score: np.ndarray, table: pd.DataFrame, ranked: np.ndarray, departag
 
 
 def _string_order(values: pd.Series) -> np.ndarray:
-    """Position of each string in sorted order (ties impossible: registration numbers are unique)."""
-    codes, _ = pd.factorize(values, sort=True)
-    return codes
+    """An integer key sorting like the strings (registration numbers are unique).
+
+    Registration numbers are usually digit strings of one length, whose order is their integer
+    order: that case is a cast. Anything else is sorted as text.
+    """
+    text = _arrow_text(values)
+    lengths = pc.utf8_length(text)
+    same_length = pc.min_max(lengths)
+    if (len(text) and same_length["min"] == same_length["max"] and same_length["max"].as_py() <= 18
+            and pc.all(pc.ascii_is_decimal(text)).as_py()):
+        return pc.cast(text, pa.int64()).to_numpy()
+    return pc.rank(text, sort_keys="ascending", tiebreaker="first").to_numpy().astype(np.int64)
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A text column as an Arrow string array (zero-copy when pandas already stores it in Arrow)."""
+    array = pa.array(values, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.string()) if array.type != pa.string() else array

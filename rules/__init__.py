@@ -1,0 +1,1 @@
+"""The rules as data: scoring grids, allocation policies and dated regulatory parameters."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rules.vocabulaire import (
     CATEGORIES_PRIORITAIRES,
@@ -31,6 +31,12 @@ CodeInsee = Annotated[str, Field(pattern=r"^(\d{5}|2[AB]\d{3})$")]
 Euros = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Effectif = Annotated[int, Field(ge=0, le=30)]
 
+
+LIST_COLUMNS = {
+    "motifs": ("motif_", tuple(MOTIFS)),
+    "categories_prioritaires": ("prioritaire_", tuple(CATEGORIES_PRIORITAIRES)),
+    "typologies_souhaitees": ("typologie_", tuple(TYPOLOGIES)),
+}
 
 class Proposition(BaseModel):
     """A past proposal of a unit and how it ended (for the refusal penalty)."""
@@ -81,6 +87,13 @@ class Demande(BaseModel):
     besoin_accessibilite: bool = Field(False, description="besoin d'un logement accessible ou adapté")
     propositions: list[Proposition] = Field(default_factory=list, description="propositions passées")
 
+    @field_validator("motifs", "categories_prioritaires", "typologies_souhaitees")
+    @classmethod
+    def _as_set(cls, values: list[str], info) -> list[str]:
+        """These lists are sets: kept once each, in the vocabulary's order (as the table stores them)."""
+        order = LIST_COLUMNS[info.field_name][1]
+        return [v for v in order if v in set(values)]
+
     @model_validator(mode="after")
     def _coherence(self):
         size = self.nb_adultes + self.nb_enfants_moins_14 + self.nb_enfants_14_plus + self.nb_autres_personnes_a_charge
@@ -105,11 +118,6 @@ def incoherences(d, size: int) -> list[str]:
 
 # Batch schema ---------------------------------------------------------------------------------
 
-LIST_COLUMNS = {
-    "motifs": ("motif_", tuple(MOTIFS)),
-    "categories_prioritaires": ("prioritaire_", tuple(CATEGORIES_PRIORITAIRES)),
-    "typologies_souhaitees": ("typologie_", tuple(TYPOLOGIES)),
-}
 TEXT_LIST_COLUMNS = ("communes_souhaitees", "propositions")
 
 

@@ -326,3 +326,35 @@ def _arrow_text(values: pd.Series) -> pa.Array:
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     return array.cast(pa.string()) if array.type != pa.string() else array
+
+
+def evaluer_grilles(
+    grilles: list[g.Grille | GrilleCompilee],
+    table: pd.DataFrame,
+    date_reference: date,
+    parametres: Parametres | None = None,
+) -> list[tuple[np.ndarray, Cotation]]:
+    """Score a table with one grid, or with a grid per kind of application (mutation or not).
+
+    The PPGD may set a separate cotation for transfer requests (R.441-2-10): each application is
+    scored by the one grid whose scope covers it, and ranked among the applications of that grid.
+    Returns, per grid, the row positions it scored and its Cotation.
+    """
+    compiled = [x if isinstance(x, GrilleCompilee) else compiler(x) for x in grilles]
+    scopes = [c.grille.grille.demandes for c in compiled]
+    if not compiled:
+        raise ErreurCotation("aucune grille fournie")
+    if len(compiled) > 1 and (sorted(scopes) != ["hors_mutation", "mutation"]):
+        raise ErreurCotation(
+            "plusieurs grilles ne sont possibles que pour séparer les demandes de mutation "
+            "(demandes: mutation) des autres (demandes: hors_mutation) ; reçu : " + ", ".join(scopes)
+        )
+    table = table.reset_index(drop=True)
+    if len(compiled) == 1:
+        return [(np.arange(len(table)), evaluer(compiled[0], table, date_reference, parametres))]
+    mutation = table["situation_logement"].to_numpy(dtype=object) == "locataire_parc_social"
+    out = []
+    for c, scope in zip(compiled, scopes, strict=True):
+        rows = np.flatnonzero(mutation if scope == "mutation" else ~mutation)
+        out.append((rows, evaluer(c, table.iloc[rows], date_reference, parametres)))
+    return out

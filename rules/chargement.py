@@ -61,15 +61,36 @@ def lire_yaml(texte: str, fichier: str) -> _Document:
     try:
         node = yaml.compose(texte, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark, start = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ErreurGrille([Probleme(fichier, line, f"YAML mal formé : {problem}")]) from None
+        message = f"YAML mal formé : {_yaml_problem(getattr(exc, 'problem', None) or str(exc))}"
+        if start is not None and mark is not None and start.line != mark.line:
+            message += f" (élément commencé ligne {start.line + 1})"
+        raise ErreurGrille([Probleme(fichier, line, message)]) from None
     if node is None:
         raise ErreurGrille([Probleme(fichier, 1, "fichier vide")])
     doc = _Document(None)
     doc.data = _convert(node, (), doc, fichier)
     return doc
+
+
+_YAML_PROBLEMS = {
+    "mapping values are not allowed here": "« : » inattendu (vérifiez l'indentation ou mettez la valeur entre guillemets)",
+    "could not find expected ':'": "« : » attendu après la clé",
+    "found character '\\t' that cannot start any token": "tabulation interdite : indentez avec des espaces",
+    "found undefined alias": "alias inconnu",
+}
+
+
+def _yaml_problem(problem: str) -> str:
+    for english, french in _YAML_PROBLEMS.items():
+        if problem.startswith(english):
+            return french
+    if problem.startswith("expected <block end>"):
+        return "indentation incohérente"
+    if "but got '<stream end>'" in problem or "but found '<stream end>'" in problem:
+        return "fin de fichier inattendue (crochet, accolade ou guillemet non fermé)"
+    return f"erreur de syntaxe ({problem})"
 
 
 def _convert(node: yaml.Node, path: Path_, doc: _Document, fichier: str) -> Any:
@@ -93,6 +114,8 @@ def _scalar(node: yaml.Node) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except ValueError:  # e.g. 2024-13-01 looks like a date but is none: let validation say so
+        return node.value
     finally:
         loader.dispose()
 

@@ -1,0 +1,229 @@
+"""The `cotation` command line: thin French subcommands over the library.
+
+Every user error (bad grid, bad file, unknown date, missing parameter) is printed in French on
+standard error with exit status 1; misuse of the command itself exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from api.francais import ArgumentParser
+from cotation.explication import expliquer
+from cotation.moteur import ErreurCotation, evaluer_grilles
+from cotation.table import ErreurDonnees, lire_demandes
+from rules.chargement import ErreurGrille, charger_grille
+from rules.parametres import ParametreInvalide, ParametreManquant
+
+GRILLES = Path(__file__).resolve().parent.parent / "rules" / "grilles"
+USER_ERRORS = (ErreurGrille, ErreurDonnees, ErreurCotation, ParametreManquant, ParametreInvalide)
+
+
+class ErreurUtilisateur(Exception):
+    """A mistake the user can fix; printed as is."""
+
+
+def jour(text: str) -> date:
+    """An ISO date argument (AAAA-MM-JJ)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date invalide « {text} » : format AAAA-MM-JJ attendu") from None
+
+
+def chemin_grille(text: str) -> Path:
+    """A grid file, or the name of a shipped grid (toulouse_metropole, exemple_complet...)."""
+    path = Path(text)
+    if not path.exists() and (GRILLES / f"{text}.yaml").exists():
+        return GRILLES / f"{text}.yaml"
+    return path
+
+
+# Subcommands -----------------------------------------------------------------------------------
+
+
+def cmd_valide(args) -> int:
+    failed = 0
+    for name in args.grilles:
+        try:
+            grid = charger_grille(chemin_grille(name))
+        except ErreurGrille as exc:
+            failed += 1
+            print(f"✗ {name} : {len(exc.problemes)} problème(s)", file=sys.stderr)
+            for problem in exc.problemes:
+                print(f"  - {problem}", file=sys.stderr)
+            continue
+        meta = grid.grille
+        print(f"✓ {name} : grille valide — {meta.territoire}, version {meta.version}, "
+              f"{len(grid.criteres)} critère(s), {len(grid.groupes)} groupe(s), statut {meta.statut}")
+    return 1 if failed else 0
+
+
+def cmd_publie(args) -> int:
+    from rules.publication import publier_html, publier_markdown
+
+    grid = charger_grille(chemin_grille(args.grille))
+    fmt = args.format or ("html" if args.sortie and args.sortie.suffix.lower() in (".html", ".htm") else "markdown")
+    text = publier_html(grid) if fmt == "html" else publier_markdown(grid)
+    if args.sortie:
+        args.sortie.parent.mkdir(parents=True, exist_ok=True)
+        args.sortie.write_text(text, encoding="utf-8")
+        print(f"Grille publiée : {args.sortie}")
+    else:
+        print(text)
+    return 0
+
+
+def _score(args):
+    grids = [charger_grille(chemin_grille(g)) for g in args.grille]
+    table = lire_demandes(args.demandes, separateur=args.separateur)
+    return grids, table, evaluer_grilles(grids, table, args.date)
+
+
+def cmd_score(args) -> int:
+    _grids, table, results = _score(args)
+    frames = []
+    for rows, cot in results:
+        frame = cot.tableau()
+        frame.insert(1, "grille", f"{cot.grille.grille.territoire} ({cot.grille.grille.version})")
+        frame.index = rows
+        frames.append(frame)
+    out = pd.concat(frames).sort_index()
+    if args.sortie:
+        args.sortie.parent.mkdir(parents=True, exist_ok=True)
+        if args.sortie.suffix.lower() == ".parquet":
+            out.to_parquet(args.sortie, index=False)
+        else:
+            out.to_csv(args.sortie, index=False)
+    print(resume(out, results, args.date))
+    if args.sortie:
+        print(f"Scores écrits : {args.sortie} ({len(out)} lignes)")
+    return 0
+
+
+def resume(out: pd.DataFrame, results, jour_ref: date) -> str:
+    """A short French summary of a scoring run."""
+    active = out["demande_active"].to_numpy(dtype=bool)
+    ranked = out["rang"].to_numpy() > 0
+    score = out.loc[ranked, "score"]
+    lines = [
+        f"Cotation au {jour_ref.strftime('%d/%m/%Y')} : {len(out)} demandes lues, {int(active.sum())} actives, "
+        f"{int(ranked.sum())} classées.",
+    ]
+    if len(score):
+        q = np.percentile(score, [10, 50, 90])
+        lines.append(f"Score des demandes classées : moyenne {score.mean():.1f}, médiane {q[1]:.1f}, "
+                     f"10 % sous {q[0]:.1f}, 10 % au-dessus de {q[2]:.1f}, maximum {score.max():.1f}.")
+    for _rows, cot in results:
+        meta = cot.grille.grille
+        lines.append(f"Grille « {meta.territoire} » ({meta.version}), statut {meta.statut} :")
+        lines.append(f"  {'critère':<48} {'demandes':>9} {'part':>7}")
+        kept = cot.retenus
+        for j, c in enumerate(cot.grille.criteres):
+            count = int(np.count_nonzero(kept[cot.classees, j]))
+            share = count / max(int(cot.classees.sum()), 1)
+            lines.append(f"  {c.libelle[:48]:<48} {count:>9} {share:>6.1%}")
+    return "\n".join(lines)
+
+
+def cmd_explique(args) -> int:
+    _grids, _table, results = _score(args)
+    for _rows, cot in results:
+        try:
+            cot.ligne(args.numero)
+        except KeyError:
+            continue
+        print(expliquer(cot, args.numero, complet=args.complet).texte())
+        return 0
+    raise ErreurUtilisateur(f"demande « {args.numero} » absente du fichier {args.demandes}")
+
+
+def cmd_genere(args) -> int:
+    from simulation.territoire import ecrire_territoire
+
+    paths = ecrire_territoire(args.sortie, args.demandes, args.logements, args.graine, args.date,
+                              format=args.format, epci=args.epci)
+    for kind, path in paths.items():
+        print(f"{kind} : {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from api.demo import demo
+
+    return demo(args.dossier, args.demandes, args.graine, args.date)
+
+
+# Parser ----------------------------------------------------------------------------------------
+
+
+def parser() -> ArgumentParser:
+    p = ArgumentParser(prog="cotation", description="Cotation de la demande de logement social.")
+    sub = p.add_subparsers(dest="commande", required=True, metavar="COMMANDE", parser_class=ArgumentParser)
+
+    s = sub.add_parser("genere", help="générer un territoire synthétique (demandes et logements)")
+    s.add_argument("--demandes", type=int, default=20_000, help="nombre de demandes (20 000)")
+    s.add_argument("--logements", type=int, default=2_000, help="nombre de logements vacants (2 000)")
+    s.add_argument("--graine", type=int, default=1, help="graine aléatoire (1)")
+    s.add_argument("--date", type=jour, default=date(2026, 3, 1), help="date de référence AAAA-MM-JJ")
+    s.add_argument("--epci", default="200046977", help="code SIREN de l'EPCI (Métropole de Lyon)")
+    s.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    s.add_argument("--sortie", type=Path, required=True, help="dossier de sortie")
+    s.set_defaults(fn=cmd_genere)
+
+    s = sub.add_parser("valide", help="vérifier une ou plusieurs grilles")
+    s.add_argument("grilles", nargs="+", metavar="GRILLE", help="fichier YAML ou nom d'une grille livrée")
+    s.set_defaults(fn=cmd_valide)
+
+    s = sub.add_parser("publie", help="rendre une grille lisible pour le public (Markdown ou HTML)")
+    s.add_argument("grille", metavar="GRILLE")
+    s.add_argument("--format", choices=["markdown", "html"])
+    s.add_argument("--sortie", type=Path, help="fichier de sortie (.md ou .html) ; sinon affichage")
+    s.set_defaults(fn=cmd_publie)
+
+    for name, helptext, fn in (
+        ("score", "coter un fichier de demandes à une date", cmd_score),
+        ("explique", "expliquer le score d'une demande, critère par critère", cmd_explique),
+    ):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("demandes", type=Path, metavar="DEMANDES", help="fichier .csv ou .parquet")
+        s.add_argument("--grille", action="append", required=True, metavar="GRILLE",
+                       help="grille (deux fois pour une grille mutation et une grille hors mutation)")
+        s.add_argument("--date", type=jour, required=True, help="date de référence AAAA-MM-JJ")
+        s.add_argument("--separateur", default=",", help="séparateur du CSV (,)")
+        if name == "score":
+            s.add_argument("--sortie", type=Path, help="fichier des scores (.csv ou .parquet)")
+        else:
+            s.add_argument("--numero", required=True, help="numéro unique de la demande")
+            s.add_argument("--complet", action="store_true", help="montrer aussi les critères à 0 point")
+        s.set_defaults(fn=fn)
+
+    s = sub.add_parser("demo", help="démonstration : territoire généré, coté avec la grille d'exemple")
+    s.add_argument("--dossier", type=Path, default=Path("demo"), help="dossier de sortie (demo)")
+    s.add_argument("--demandes", type=int, default=20_000)
+    s.add_argument("--graine", type=int, default=1)
+    s.add_argument("--date", type=jour, default=date(2026, 3, 1))
+    s.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except USER_ERRORS as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 1
+    except ErreurUtilisateur as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -118,17 +118,18 @@ def resume(out: pd.DataFrame, results, jour_ref: date) -> str:
     ]
     if len(score):
         q = np.percentile(score, [10, 50, 90])
-        lines.append(f"Score des demandes classées : moyenne {score.mean():.1f}, médiane {q[1]:.1f}, "
-                     f"10 % sous {q[0]:.1f}, 10 % au-dessus de {q[2]:.1f}, maximum {score.max():.1f}.")
+        lines.append((f"Score des demandes classées : moyenne {score.mean():.1f}, médiane {q[1]:.1f}, "
+                      f"10 % sous {q[0]:.1f}, 10 % au-dessus de {q[2]:.1f}, maximum {score.max():.1f}.")
+                     .replace(".", ",").rstrip(",") + ".")
     for _rows, cot in results:
         meta = cot.grille.grille
         lines.append(f"Grille « {meta.territoire} » ({meta.version}), statut {meta.statut} :")
-        lines.append(f"  {'critère':<48} {'demandes':>9} {'part':>7}")
+        lines.append(f"  {'critère':<48} {'demandes':>9} {'part':>8}")
         kept = cot.retenus
         for j, c in enumerate(cot.grille.criteres):
             count = int(np.count_nonzero(kept[cot.classees, j]))
             share = count / max(int(cot.classees.sum()), 1)
-            lines.append(f"  {c.libelle[:48]:<48} {count:>9} {share:>6.1%}")
+            lines.append(f"  {c.libelle[:48]:<48} {count:>9} {share * 100:>6.1f} %".replace(".", ","))
     return "\n".join(lines)
 
 

@@ -152,7 +152,8 @@ def jeune_menage(c: Contexte) -> np.ndarray:
 @_derive
 def rang_categorie(c: Contexte) -> np.ndarray:
     """Category before the cap at 6: beyond 6, each step is one 'personne supplémentaire'."""
-    size = c["taille_menage"] + (c["naissances_attendues"] if c.parametres.menage(c.jour)["naissances_attendues_a_charge"] else 0)
+    births_count = c.parametres.menage(c.jour)["naissances_attendues_a_charge"]
+    size = c["taille_menage"] + (c["naissances_attendues"] if births_count else 0)
     alone_with_dependants = (c["nb_adultes"] == 1) & (c["personnes_a_charge"] > 0)
     k = size + alone_with_dependants
     k = np.where((size == 2) & c["jeune_menage"], 3, k)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from cotation.moteur import Cotation, nombre_refus, seuil_palier
 from rules import grille as g
 from rules.expression import analyser
 from rules.grille import DEPARTAGES
-from rules.vocabulaire import VARIABLES
+from rules.vocabulaire import SITUATIONS_LOGEMENT, VARIABLES
+
+LIBELLES_CATEGORIES = SITUATIONS_LOGEMENT  # French labels of the only categorical variable
 
 
 @dataclass(frozen=True)
@@ -133,12 +133,8 @@ def _detail(c, i: int, ctx, cotation: Cotation, j: int) -> str:
         return f"{c.libelle} : {', '.join(parts)}"
     if isinstance(c, g.Categorie):
         code = int(ctx[c.variable][i])
-        label = ctx.categories(c.variable)[code] if code >= 0 else "non renseignée"
-        shown = VARIABLES[c.variable].libelle
-        from rules.vocabulaire import SITUATIONS_LOGEMENT
-
-        return f"{c.libelle} : {SITUATIONS_LOGEMENT.get(label, label) if c.variable == 'situation_logement' else label}" \
-            if shown else c.libelle
+        value = ctx.categories(c.variable)[code] if code >= 0 else None
+        return f"{c.libelle} : {LIBELLES_CATEGORIES.get(value, value or 'non renseignée')}"
     if isinstance(c, g.Tranches):
         name = c.mesure.strip()
         if name in VARIABLES:
@@ -164,9 +160,9 @@ def _detail(c, i: int, ctx, cotation: Cotation, j: int) -> str:
         count = float(nombre_refus(ctx, c.fenetre_mois, c.refus)[i])
         what = "refus non légitime" if c.refus == "non_legitimes" else "refus"
         text = (f"{c.libelle} : {_pluriel(count, what).replace('refuss', 'refus')} dans les {c.fenetre_mois} "
-                f"derniers mois × {nombre(c.points_par_refus)}")
+                f"derniers mois × {signe(c.points_par_refus)}")
         if c.plancher is not None and c.points_par_refus * count < c.plancher:
-            text += f", limité à {nombre(c.plancher)}"
+            text += f", limité à {signe(c.plancher)}"
         return text
     if isinstance(c, g.ExpressionLibre):
         return c.libelle
@@ -188,5 +184,3 @@ def noms_lus(grille: g.Grille) -> set[str]:
             names.add(c.variable)
     return names
 
-
-_ = np  # numpy is the engine's language; kept for type references in callers

@@ -239,7 +239,8 @@ def _parse(col: Colonne, text: pd.Series, errors: _Errors) -> dict[str, Any]:
         return {col.nom: values}
     if g == "date":
         parsed = _dates(text)
-        errors.cells(~empty & parsed.isna().to_numpy(), col.nom, "date invalide (AAAA-MM-JJ ou JJ/MM/AAAA attendu)", text)
+        bad = ~empty & parsed.isna().to_numpy()
+        errors.cells(bad, col.nom, "date invalide (AAAA-MM-JJ ou JJ/MM/AAAA attendu)", text)
         return {col.nom: parsed.to_numpy(dtype="datetime64[s]")}
     if g in ("entier", "decimal"):
         number = pd.to_numeric(text.str.replace(",", ".", regex=False).str.replace(" ", "", regex=False),
@@ -256,7 +257,8 @@ def _parse(col: Colonne, text: pd.Series, errors: _Errors) -> dict[str, Any]:
             what = "négative refusée" if col.minimum == 0 and not col.strict_min else "hors limites"
             errors.cells(low, col.nom, f"valeur {what} (doit être {sign} {_num(col.minimum)})", text)
         if col.maximum is not None:
-            errors.cells(ok & (number > col.maximum), col.nom, f"valeur trop grande (maximum {_num(col.maximum)})", text)
+            too_big = ok & (number > col.maximum)
+            errors.cells(too_big, col.nom, f"valeur trop grande (maximum {_num(col.maximum)})", text)
         if empty.any() and not col.obligatoire and col.defaut is not None:
             number = np.where(empty, float(col.defaut), number)
         if g == "entier" and (col.obligatoire or col.defaut is not None):
@@ -279,7 +281,8 @@ def _parse(col: Colonne, text: pd.Series, errors: _Errors) -> dict[str, Any]:
         if unknown.any():
             mask = np.zeros(len(text), dtype=bool)
             mask[items.index[unknown.to_numpy()].unique()] = True
-            errors.cells(mask, col.nom, f"valeur inconnue dans la liste ; valeurs possibles : {', '.join(values)}", text)
+            message = f"valeur inconnue dans la liste ; valeurs possibles : {', '.join(values)}"
+            errors.cells(mask, col.nom, message, text)
         cols = {}
         for v in values:
             flag = np.zeros(len(text), dtype=bool)
@@ -293,7 +296,8 @@ def _parse(col: Colonne, text: pd.Series, errors: _Errors) -> dict[str, Any]:
             if bad_items.any():
                 mask = np.zeros(len(text), dtype=bool)
                 mask[items.index[bad_items.to_numpy()].unique()] = True
-                errors.cells(mask, col.nom, "code invalide dans la liste (codes INSEE à 5 caractères séparés par ;)", text)
+                message = "code invalide dans la liste (codes INSEE à 5 caractères séparés par ;)"
+                errors.cells(mask, col.nom, message, text)
         return {col.nom: _canonical_list(text)}
     if g == "propositions":
         items = _explode(text)

@@ -75,7 +75,9 @@ def lire_yaml(texte: str, fichier: str) -> _Document:
 
 
 _YAML_PROBLEMS = {
-    "mapping values are not allowed here": "« : » inattendu (vérifiez l'indentation ou mettez la valeur entre guillemets)",
+    "mapping values are not allowed here": (
+        "« : » inattendu (vérifiez l'indentation ou mettez la valeur entre guillemets)"
+    ),
     "could not find expected ':'": "« : » attendu après la clé",
     "found character '\\t' that cannot start any token": "tabulation interdite : indentez avec des espaces",
     "found undefined alias": "alias inconnu",

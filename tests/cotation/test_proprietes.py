@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import DATE_REFERENCE, lots_de_demandes
 
 from cotation.moteur import compiler, evaluer
 from cotation.table import table_depuis_demandes
 from rules.chargement import charger_grille
 from rules.grille import Grille
-from strategies import DATE_REFERENCE, lots_de_demandes
 
 EXEMPLE = compiler(charger_grille("rules/grilles/exemple_complet.yaml"))
 TOULOUSE = compiler(charger_grille("rules/grilles/toulouse_metropole.yaml"))

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hypothesis import given, settings
+from strategies import lots_de_demandes
 
 from cotation.demande import Demande, colonnes_table
 from cotation.table import ErreurDonnees, demandes_depuis_table, lire_demandes, table_depuis_demandes
-from strategies import lots_de_demandes
 
 HEADER = "numero_unique,date_depot,epci,nb_adultes,revenus_mensuels,situation_logement"
 GOOD = "069000000001,2024-01-15,200046977,1,1300,locataire_parc_prive"
@@ -40,7 +40,8 @@ def test_good_file_gives_the_typed_table(tmp_path):
 
 
 def test_missing_column(tmp_path):
-    exc = errors(write(tmp_path, HEADER.replace(",revenus_mensuels", ""), "069000000001,2024-01-15,200046977,1,locataire_parc_prive"))
+    line = "069000000001,2024-01-15,200046977,1,locataire_parc_prive"
+    exc = errors(write(tmp_path, HEADER.replace(",revenus_mensuels", ""), line))
     assert [(e.colonne, e.message) for e in exc.erreurs] == [("revenus_mensuels", "colonne obligatoire manquante")]
     assert "aucune ligne importée" in str(exc)
 

@@ -1,0 +1,51 @@
+"""The demo: a generated territory scored with the example grid, end to end, as a user would."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from cotation.explication import expliquer
+from cotation.moteur import evaluer_grilles
+from cotation.table import lire_demandes
+from rules.chargement import charger_grille
+from rules.publication import publier_html, publier_markdown
+from simulation.territoire import ecrire_territoire
+
+GRILLE = Path(__file__).resolve().parent.parent / "rules" / "grilles" / "exemple_complet.yaml"
+
+
+def demo(dossier: Path, n_demandes: int, graine: int, jour: date) -> int:
+    from api.cli import resume
+
+    dossier.mkdir(parents=True, exist_ok=True)
+    print(f"1. Territoire synthétique : {n_demandes} demandes, graine {graine}, au {jour.isoformat()}")
+    paths = ecrire_territoire(dossier, n_demandes, max(n_demandes // 10, 1), graine, jour)
+    for kind, path in paths.items():
+        print(f"   {kind} : {path}")
+
+    print(f"2. Grille : {GRILLE.name} (grille d'exemple, pas une grille officielle)")
+    grid = charger_grille(GRILLE)
+    (dossier / "grille.md").write_text(publier_markdown(grid), encoding="utf-8")
+    (dossier / "grille.html").write_text(publier_html(grid), encoding="utf-8")
+    print(f"   publiée : {dossier / 'grille.md'} et {dossier / 'grille.html'}")
+
+    print("3. Lecture et validation du fichier de demandes, cotation")
+    table = lire_demandes(paths["demandes"])
+    start = time.perf_counter()
+    results = evaluer_grilles([grid], table, jour)
+    elapsed = time.perf_counter() - start
+    _rows, cot = results[0]
+    out = cot.tableau()
+    out.to_csv(dossier / "scores.csv", index=False)
+    print(f"   {len(out)} demandes cotées en {elapsed * 1000:.0f} ms ; scores : {dossier / 'scores.csv'}")
+    print()
+    print(resume(out, results, jour))
+    print()
+    first = int(np.flatnonzero(cot.rang == 1)[0])
+    print("4. Explication de la demande classée première :")
+    print(expliquer(cot, str(cot.numero_unique.iloc[first])).texte())
+    return 0

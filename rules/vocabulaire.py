@@ -133,11 +133,11 @@ def _build() -> dict[str, Variable]:
         Variable("surface_actuelle", "nombre", "surface du logement actuel", "m²"),
         Variable("pieces_actuelles", "nombre", "pièces du logement actuel", "pièces"),
         Variable("surface_par_personne", "nombre", "surface par personne", "m²"),
-        Variable("personnes_par_piece", "nombre", "personnes par pièce", "personnes"),
+        Variable("personnes_par_piece", "nombre", "personnes par pièce"),
         Variable("sur_occupation", "booleen", "logement actuel sur-occupé (art. R.822-25 CCH)"),
         Variable("sous_occupation", "booleen", "logement actuel sous-occupé (pièces > personnes + 1)"),
         # priorities and procedure
-        Variable("dalo", "booleen", "reconnu prioritaire et urgent DALO"),
+        Variable("dalo", "booleen", "reconnu DALO (prioritaire et urgent)"),
         Variable("mois_depuis_dalo", "nombre", "mois depuis la décision DALO", "mois"),
         Variable("prioritaire", "booleen", "relève d'une catégorie prioritaire de l'art. L.441-1"),
         Variable("pdalhpd", "booleen", "labellisé prioritaire PDALHPD"),

@@ -1,0 +1,114 @@
+"""The `cotation` command line, end to end, as a user runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from api.cli import main
+
+HEADER = "numero_unique,date_depot,date_renouvellement,epci,nb_adultes,nb_enfants_moins_14,revenus_mensuels," \
+         "situation_logement,loyer_actuel,motifs"
+ROWS = [
+    "069000000001,2023-01-10,2026-01-10,200046977,1,2,1300,locataire_parc_prive,500,procedure_expulsion",
+    "069000000002,2020-05-01,2025-06-01,200046977,2,0,2500,chez_parents,,",
+    "069000000003,2024-02-01,2026-02-01,200046977,1,0,900,locataire_parc_social,450,logement_trop_petit",
+]
+
+
+@pytest.fixture
+def demandes(tmp_path) -> Path:
+    path = tmp_path / "demandes.csv"
+    path.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_valide_accepts_the_shipped_grids(capsys):
+    assert main(["valide", "toulouse_metropole", "paris_2014", "rhone_primo_demandeurs", "exemple_complet"]) == 0
+    assert capsys.readouterr().out.count("grille valide") == 4
+
+
+def test_valide_reports_every_problem_and_fails(tmp_path, capsys):
+    bad = tmp_path / "g.yaml"
+    bad.write_text("grille:\n  territoire: X\ncriteres: []\n", encoding="utf-8")
+    assert main(["valide", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "g.yaml, ligne 2, champ « grille.version » : champ obligatoire manquant" in err
+    assert "au moins 1 élément" in err
+
+
+def test_score_writes_scores_ranks_and_points(demandes, tmp_path, capsys):
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(demandes), "--grille", "rhone_primo_demandeurs", "--date", "2026-03-01",
+                 "--sortie", str(out)]) == 0
+    scores = pd.read_csv(out, dtype={"numero_unique": str})
+    first = scores.set_index("numero_unique").loc["069000000001"]
+    assert first["score"] == 35 and first["rang"] == 1 and first["points_menace_expulsion"] == 20
+    # the mutation request is outside the primo-demandeurs grid: not ranked
+    assert scores.set_index("numero_unique").loc["069000000003", "rang"] == 0
+    assert "3 demandes lues, 3 actives, 2 classées" in capsys.readouterr().out
+
+
+def test_score_with_a_mutation_grid_and_a_primo_grid(demandes, tmp_path):
+    mutation = tmp_path / "mutation.yaml"
+    mutation.write_text(
+        "grille: {territoire: T, version: m1, valide_du: 2024-01-01, statut: exemple, demandes: mutation}\n"
+        "criteres:\n  - {id: trop_petit, libelle: Logement trop petit, type: drapeau, "
+        "condition: motif_logement_trop_petit, points: 12}\n", encoding="utf-8")
+    out = tmp_path / "scores.parquet"
+    assert main(["score", str(demandes), "--grille", "rhone_primo_demandeurs", "--grille", str(mutation),
+                 "--date", "2026-03-01", "--sortie", str(out)]) == 0
+    scores = pd.read_parquet(out).set_index("numero_unique")
+    assert scores.loc["069000000003", "score"] == 12 and scores.loc["069000000003", "rang"] == 1
+    assert scores.loc["069000000001", "rang"] == 1  # ranked in its own grid
+    assert scores.loc["069000000003", "grille"].endswith("(m1)")
+
+
+def test_two_grids_of_the_same_scope_are_refused(demandes, capsys):
+    assert main(["score", str(demandes), "--grille", "exemple_complet", "--grille", "toulouse_metropole",
+                 "--date", "2026-03-01"]) == 1
+    assert "séparer les demandes de mutation" in capsys.readouterr().err
+
+
+def test_explique_prints_the_criteria(demandes, capsys):
+    assert main(["explique", str(demandes), "--grille", "rhone_primo_demandeurs", "--date", "2026-03-01",
+                 "--numero", "069000000001"]) == 0
+    out = capsys.readouterr().out
+    assert "+20 Menacé d'expulsion" in out and "Total : 35 points — rang 1 sur 2 demandes classées." in out
+
+
+def test_explique_unknown_number(demandes, capsys):
+    assert main(["explique", str(demandes), "--grille", "exemple_complet", "--date", "2026-03-01",
+                 "--numero", "nope"]) == 1
+    assert "demande « nope » absente" in capsys.readouterr().err
+
+
+def test_bad_file_is_refused_whole(tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    path.write_text(HEADER + "\n" + ROWS[0].replace("1300", "-1") + "\n" + ROWS[0] + "\n", encoding="utf-8")
+    assert main(["score", str(path), "--grille", "exemple_complet", "--date", "2026-03-01"]) == 1
+    err = capsys.readouterr().err
+    assert "aucune ligne importée" in err and "valeur négative refusée" in err and "en double" in err
+
+
+def test_bad_date_argument_in_french(demandes, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["score", str(demandes), "--grille", "exemple_complet", "--date", "01/03/2026"])
+    assert caught.value.code == 2
+    assert "date invalide « 01/03/2026 » : format AAAA-MM-JJ attendu" in capsys.readouterr().err
+
+
+def test_grid_out_of_force_and_missing_parameter(demandes, capsys):
+    assert main(["score", str(demandes), "--grille", "paris_2014", "--date", "2026-03-01"]) == 1
+    assert "n'est pas en vigueur le 2026-03-01" in capsys.readouterr().err
+    assert main(["score", str(demandes), "--grille", "exemple_complet", "--date", "2027-03-01"]) == 1
+    assert "seuil du premier quartile" in capsys.readouterr().err
+
+
+def test_publie_html(tmp_path, capsys):
+    out = tmp_path / "grille.html"
+    assert main(["publie", "toulouse_metropole", "--sortie", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "+50 points" in page

@@ -129,7 +129,8 @@ def resume(out: pd.DataFrame, results, jour_ref: date) -> str:
         for j, c in enumerate(cot.grille.criteres):
             count = int(np.count_nonzero(kept[cot.classees, j]))
             share = count / max(int(cot.classees.sum()), 1)
-            lines.append(f"  {c.libelle[:48]:<48} {count:>9} {share * 100:>6.1f} %".replace(".", ","))
+            share_text = f"{share * 100:.1f}".replace(".", ",")
+            lines.append(f"  {c.libelle[:48]:<48} {count:>9} {share_text:>6} %")
     return "\n".join(lines)
 
 

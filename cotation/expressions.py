@@ -8,6 +8,7 @@ on its codes. Comparisons with a missing value (NaN) are false.
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from collections.abc import Callable
 
@@ -52,7 +53,7 @@ def _compile(node: ast.AST) -> Vector:
     if isinstance(node, ast.BoolOp):
         parts = [_compile(v) for v in node.values]
         combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-        return lambda ctx: combine.reduce([np.asarray(p(ctx), dtype=bool) for p in parts])
+        return lambda ctx: functools.reduce(combine, [np.asarray(p(ctx), dtype=bool) for p in parts])
     if isinstance(node, ast.UnaryOp):
         inner = _compile(node.operand)
         if isinstance(node.op, ast.Not):
@@ -89,7 +90,7 @@ def _compile_compare(node: ast.Compare) -> Vector:
         left = right
     if len(steps) == 1:
         return steps[0]
-    return lambda ctx: np.logical_and.reduce([np.asarray(s(ctx), dtype=bool) for s in steps])
+    return lambda ctx: functools.reduce(np.logical_and, [np.asarray(s(ctx), dtype=bool) for s in steps])
 
 
 def _is_category(node: ast.AST) -> bool:
@@ -119,4 +120,10 @@ def _compile_pair(left: ast.AST, op: ast.cmpop, right: ast.AST) -> Vector:
 
         return category
     a, b, fn = _compile(left), _compile(right), _COMPARE[type(op)]
-    return lambda ctx: fn(np.asarray(a(ctx), dtype=np.float64), np.asarray(b(ctx), dtype=np.float64))
+
+    def compare(ctx):
+        x, y = np.asarray(a(ctx), dtype=np.float64), np.asarray(b(ctx), dtype=np.float64)
+        # A missing value makes every comparison false, != included (numpy says NaN != 1).
+        return fn(x, y) & ~np.isnan(x) & ~np.isnan(y)
+
+    return compare

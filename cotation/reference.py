@@ -137,9 +137,7 @@ class _Reglementation:
 
     def surfaces(self) -> list[float]:
         """Minimum surface by persons: index i = i persons (index 0 unused)."""
-        return self._get(
-            "surfaces", lambda: [float(x) for x in self.parametres.surfaces_minimales(self.jour)]
-        )
+        return self._get("surfaces", lambda: [float(x) for x in self.parametres.surfaces_minimales(self.jour)])
 
     def seuil(self, epci: str, departement: str | None) -> float:
         region = REGION_ILE_DE_FRANCE if departement in DEPARTEMENTS_ILE_DE_FRANCE else None
@@ -170,6 +168,12 @@ class Ligne:
         self.regles = regles
         self._cache: dict[str, Any] = {}
 
+    @classmethod
+    def depuis(cls, demande: Demande | dict, date_reference: date, parametres: Parametres | None = None) -> Ligne:
+        """The application `demande` seen on `date_reference`."""
+        regles = _Reglementation(parametres or Parametres.charger(), date_reference)
+        return cls(_enregistrement(demande), date_reference, regles)
+
     def __getitem__(self, name: str) -> Any:
         if name not in self._cache:
             if name in DERIVEES:
@@ -198,11 +202,7 @@ class Ligne:
         return self._nombre("nb_enfants_moins_14") + self._nombre("nb_enfants_14_plus")
 
     def _taille_menage(self) -> float:
-        return (
-            self._nombre("nb_adultes")
-            + self["enfants"]
-            + self._nombre("nb_autres_personnes_a_charge")
-        )
+        return self._nombre("nb_adultes") + self["enfants"] + self._nombre("nb_autres_personnes_a_charge")
 
     def _naissances_comptees(self) -> float:
         if self.regles.menage("naissances_attendues_a_charge"):
@@ -210,11 +210,7 @@ class Ligne:
         return 0.0
 
     def _personnes_a_charge(self) -> float:
-        return (
-            self["enfants"]
-            + self._nombre("nb_autres_personnes_a_charge")
-            + self._naissances_comptees()
-        )
+        return self["enfants"] + self._nombre("nb_autres_personnes_a_charge") + self._naissances_comptees()
 
     def _parent_isole(self) -> bool:
         return self["nb_adultes"] == 1 and self["enfants"] > 0
@@ -241,9 +237,7 @@ class Ligne:
         if persons == 2 and self["jeune_menage"]:
             rank = 3.0
         else:
-            rank = persons + (
-                1 if self["nb_adultes"] == 1 and self["personnes_a_charge"] > 0 else 0
-            )
+            rank = persons + (1 if self["nb_adultes"] == 1 and self["personnes_a_charge"] > 0 else 0)
         if self["handicap"]:
             rank += self.regles.menage("handicap_categorie_supplementaire")
         return float(rank)
@@ -343,9 +337,7 @@ class Ligne:
     def refus(self, depuis: date, issues: tuple[str, ...]) -> int:
         """Refusals dated in (depuis, reference date]."""
         return sum(
-            1
-            for when, issue in self.record.get("propositions") or ()
-            if issue in issues and depuis < when <= self.jour
+            1 for when, issue in self.record.get("propositions") or () if issue in issues and depuis < when <= self.jour
         )
 
 
@@ -423,12 +415,7 @@ def _comparer(op: ast.cmpop, a: Any, b: Any) -> bool:
         if a is None:
             return False
         return (a in b) == isinstance(op, ast.In)
-    if (
-        a is None
-        or b is None
-        or (isinstance(a, float) and a != a)
-        or (isinstance(b, float) and b != b)
-    ):
+    if a is None or b is None or (isinstance(a, float) and a != a) or (isinstance(b, float) and b != b):
         return False
     if isinstance(op, ast.Eq):
         return a == b
@@ -490,9 +477,7 @@ def interpreter(node: ast.AST, ligne: Ligne) -> Any:
         if name == "abs":
             return abs(values[0])
         return min(values) if name == "min" else max(values)
-    raise AssertionError(
-        f"node outside the whitelist: {type(node).__name__}"
-    )  # rules.expression stops it
+    raise AssertionError(f"node outside the whitelist: {type(node).__name__}")  # rules.expression stops it
 
 
 def condition(texte: str, ligne: Ligne) -> bool:
@@ -536,11 +521,7 @@ def _points(c: g.Critere, grille: g.Grille, ligne: Ligne) -> float | None:
                 return t.points
         return 0.0
     if isinstance(c, g.PenaliteRefus):
-        issues = (
-            ("refus_non_legitime",)
-            if c.refus == "non_legitimes"
-            else ("refus_non_legitime", "refus_legitime")
-        )
+        issues = ("refus_non_legitime",) if c.refus == "non_legitimes" else ("refus_non_legitime", "refus_legitime")
         count = ligne.refus(ajouter_mois(ligne.jour, -c.fenetre_mois), issues)
         points = c.points_par_refus * count
         return points if c.plancher is None else max(points, c.plancher)
@@ -572,9 +553,7 @@ def _bruts(grille: g.Grille, ligne: Ligne) -> dict[str, float]:
     raw: dict[str, float] = {}
     for c in grille.criteres:
         if not isinstance(c, g.Combinaison):
-            raw[c.id] = _compter(
-                c, _points(c, grille, ligne) if _en_vigueur(c, ligne.jour) else 0.0, ligne
-            )
+            raw[c.id] = _compter(c, _points(c, grille, ligne) if _en_vigueur(c, ligne.jour) else 0.0, ligne)
     for c in grille.criteres:
         if isinstance(c, g.Combinaison):
             needed = c.minimum or len(c.criteres)
@@ -641,9 +620,7 @@ def score_ligne(
     verifier_validite: bool = True,
 ) -> tuple[float, dict[str, float]]:
     """(total after exclusive groups, points retained by each criterion)."""
-    return _retenus(
-        grille, evaluer_ligne(grille, demande, date_reference, parametres, verifier_validite)
-    )
+    return _retenus(grille, evaluer_ligne(grille, demande, date_reference, parametres, verifier_validite))
 
 
 def evaluer_lignes(
@@ -657,6 +634,4 @@ def evaluer_lignes(
     if verifier_validite:
         _verifier(grille, date_reference)
     regles = _Reglementation(parametres or Parametres.charger(), date_reference)
-    return [
-        _retenus(grille, _bruts(grille, _ligne(d, date_reference, regles)))[0] for d in demandes
-    ]
+    return [_retenus(grille, _bruts(grille, _ligne(d, date_reference, regles)))[0] for d in demandes]

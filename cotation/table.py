@@ -359,6 +359,86 @@ def _check_rows(out: dict[str, Any], raw: pd.DataFrame, errors: _Errors) -> None
     errors.cells(~np.isnan(rent) & (aid > rent), "aide_logement", "aide_logement supérieure au loyer_actuel")
 
 
+# Table -> file (the inverse of typer_demandes) ---------------------------------------------
+
+
+def en_texte(table: pd.DataFrame) -> pd.DataFrame:
+    """Any typed frame as the strings a CSV holds: ISO dates, true/false, '' for missing values.
+
+    Floats holding whole numbers are written without a decimal part; others use the shortest
+    representation that reads back to the same float, so a round trip is exact.
+    """
+    out = {}
+    for name in table.columns:
+        s = table[name]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            text = _dates_iso(s.to_numpy().astype("datetime64[D]"))
+        elif pd.api.types.is_bool_dtype(s):
+            text = np.array(["false", "true"], dtype=object)[s.to_numpy().astype(np.int8)]
+        elif pd.api.types.is_float_dtype(s):
+            v = s.to_numpy()
+            finite = np.isfinite(v)
+            if np.array_equal(v[finite], np.round(v[finite])):
+                text = np.where(finite, np.where(finite, v, 0).astype(np.int64).astype(str), "")
+            else:
+                text = np.where(finite, v.astype(str), "")
+        elif pd.api.types.is_integer_dtype(s):
+            text = s.to_numpy().astype(str)
+        else:
+            text = s.astype(object).where(s.notna(), "").to_numpy()
+        out[name] = np.asarray(text, dtype=object)
+    return pd.DataFrame(out, index=table.index, dtype=object)  # object: no costly Arrow conversion
+
+
+def _dates_iso(days: np.ndarray) -> np.ndarray:
+    """ISO strings, '' for NaT; each calendar day in the column's range is formatted once."""
+    out = np.full(len(days), "", dtype=object)
+    valid = ~np.isnat(days)
+    if valid.any():
+        offsets = days[valid].view(np.int64)
+        lo = offsets.min()
+        calendar = np.arange(lo, offsets.max() + 1).astype("datetime64[D]")
+        out[valid] = np.datetime_as_string(calendar, unit="D").astype(object)[offsets - lo]
+    return out
+
+
+def forme_fichier(demandes: pd.DataFrame) -> pd.DataFrame:
+    """The application table in file form: one column per `Demande` field, in the record's order.
+
+    The table spreads list fields into boolean columns (`motif_<code>`...); a file holds them as
+    ';'-joined codes, which is what `cotation.table.typer_demandes` expects. Scalars keep their
+    dtypes (Parquet stores them typed); `en_texte` of the result gives the CSV cells.
+    """
+    out = {}
+    for name in Demande.model_fields:
+        if name in LIST_COLUMNS:
+            prefix, values = LIST_COLUMNS[name]
+            flags = demandes[[prefix + v for v in values]].to_numpy(dtype=np.int64)
+            code = flags @ (np.int64(1) << np.arange(len(values), dtype=np.int64))
+            uniq, inverse = np.unique(code, return_inverse=True)
+            texts = [";".join(v for j, v in enumerate(values) if k >> j & 1) for k in uniq.tolist()]
+            out[name] = np.array(texts, dtype=object)[inverse]  # one join per distinct combination
+        else:
+            out[name] = demandes[name]
+    return pd.DataFrame(out, index=demandes.index)
+
+
+def demandes_en_texte(demandes: pd.DataFrame) -> pd.DataFrame:
+    """The application table as the CSV cells `ecrire_territoire` writes (file form, strings)."""
+    return en_texte(forme_fichier(demandes))
+
+
+def ecrire_demandes(table: pd.DataFrame, chemin: str | Path) -> Path:
+    """Write the application table as a file `lire_demandes` reads back identically (.csv or .parquet)."""
+    chemin = Path(chemin)
+    chemin.parent.mkdir(parents=True, exist_ok=True)
+    if chemin.suffix.lower() == ".parquet":
+        forme_fichier(table).to_parquet(chemin, index=False)
+    else:
+        demandes_en_texte(table).to_csv(chemin, index=False)
+    return chemin
+
+
 # Records <-> table -----------------------------------------------------------------------------
 
 

@@ -113,7 +113,7 @@ def test_toulouse() -> None:
     md = publier_markdown(grille("toulouse_metropole"))
     ligne_dalo = next(line for line in md.splitlines() if "**Reconnu prioritaire DALO**" in line)
     assert ligne_dalo.endswith("| +50 points |")
-    assert "Reconnu prioritaire et urgent DALO" in ligne_dalo
+    assert "Reconnu DALO (prioritaire et urgent)" in ligne_dalo
     assert "+20 points au-delà du délai anormalement long du département (36 mois)" in md
     assert "1 point par mois d'ancienneté de la demande" in md
     assert (
@@ -192,7 +192,7 @@ def test_exemple_penalite_de_refus_et_types() -> None:
 @pytest.mark.parametrize(
     ("texte", "attendu"),
     [
-        ("dalo and taux_effort >= 0.3", f"reconnu prioritaire et urgent DALO et {TAUX} ≥ 30 %"),
+        ("dalo and taux_effort >= 0.3", f"reconnu DALO (prioritaire et urgent) et {TAUX} ≥ 30 %"),
         ("0.3 <= taux_effort < 0.4", f"30 % ≤ {TAUX} < 40 %"),
         ("taux_effort > 0.335", f"{TAUX} > 33,5 %"),
         (
@@ -207,17 +207,17 @@ def test_exemple_penalite_de_refus_et_types() -> None:
             "situation_logement != 'chez_parents'",
             "situation de logement actuelle ≠ « hébergé chez ses parents ou ses enfants »",
         ),
-        ("not dalo", "non (reconnu prioritaire et urgent DALO)"),
+        ("not dalo", "non (reconnu DALO (prioritaire et urgent))"),
         ("not taux_effort > 0.3", f"non ({TAUX} > 30 %)"),
         (
             "dalo or pdalhpd and prioritaire",
-            "reconnu prioritaire et urgent DALO ou (labellisé prioritaire PDALHPD et relève "
+            "reconnu DALO (prioritaire et urgent) ou (labellisé prioritaire PDALHPD et relève "
             "d'une catégorie "
             "prioritaire de l'art. L.441-1)",
         ),
         (
             "(dalo or pdalhpd) and not mutation",
-            "(reconnu prioritaire et urgent DALO ou labellisé prioritaire PDALHPD) et non "
+            "(reconnu DALO (prioritaire et urgent) ou labellisé prioritaire PDALHPD) et non "
             "(demande de mutation "
             "(locataire du parc social))",
         ),
@@ -243,18 +243,18 @@ def test_exemple_penalite_de_refus_et_types() -> None:
         ),
         ("max(anciennete_mois, 12)", "le plus grand de (ancienneté de la demande ; 12 mois)"),
         ("abs(taux_effort - 0.3) <= 0.05", f"la valeur absolue de ({TAUX} − 30 %) ≤ 5 %"),
-        ("si(dalo, 10, 0)", "si reconnu prioritaire et urgent DALO alors 10, sinon 0"),
+        ("si(dalo, 10, 0)", "si reconnu DALO (prioritaire et urgent) alors 10, sinon 0"),
         (
             "10 if dalo else 5 if pdalhpd else 0",
-            "si reconnu prioritaire et urgent DALO alors 10, sinon si labellisé prioritaire "
+            "si reconnu DALO (prioritaire et urgent) alors 10, sinon si labellisé prioritaire "
             "PDALHPD alors 5, sinon 0",
         ),
         (
             "min(si(dalo, 1, 2), 3)",
-            "le plus petit de ((si reconnu prioritaire et urgent DALO alors 1, sinon 2) ; 3)",
+            "le plus petit de ((si reconnu DALO (prioritaire et urgent) alors 1, sinon 2) ; 3)",
         ),
         ("-taux_effort < -0.1", f"−{TAUX} < −10 %"),
-        ("dalo == True or faux", "(reconnu prioritaire et urgent DALO = vrai) ou faux"),
+        ("dalo == True or faux", "(reconnu DALO (prioritaire et urgent) = vrai) ou faux"),
         ("handicap != False", "au moins une personne handicapée au foyer ≠ faux"),
         (
             "taille_menage == 4 and pieces_actuelles == 2",
@@ -263,7 +263,7 @@ def test_exemple_penalite_de_refus_et_types() -> None:
         ("surface_actuelle < 9", "surface du logement actuel < 9 m²"),
         (
             "taux_effort >= si(dalo, 0.3, 0.4)",
-            f"{TAUX} ≥ (si reconnu prioritaire et urgent DALO alors 30 %, sinon 40 %)",
+            f"{TAUX} ≥ (si reconnu DALO (prioritaire et urgent) alors 30 %, sinon 40 %)",
         ),
         ("revenus_mensuels > 12000", "revenus mensuels du foyer > 12 000 €"),
     ],

@@ -1,0 +1,124 @@
+"""The optimizer against exhaustive enumeration on small random batches, and its invariants."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching.optimiseur import Instance, Objectif, Regle, _objective_value, glouton, resoudre, valeurs
+
+
+@st.composite
+def instances(draw, hard: bool | None = None):
+    n_units = draw(st.integers(1, 3))
+    n_apps = draw(st.integers(1, 6))
+    k = draw(st.integers(1, 3))
+    eligible = draw(st.lists(st.lists(st.booleans(), min_size=n_apps, max_size=n_apps),
+                             min_size=n_units, max_size=n_units))
+    debut = np.r_[0, np.cumsum([sum(row) for row in eligible])].astype(np.int64)
+    demande = np.array([a for row in eligible for a, ok in enumerate(row) if ok], dtype=np.int64)
+    score = np.array(draw(st.lists(st.integers(-10, 60), min_size=n_apps, max_size=n_apps)), dtype=float)
+    ordre = np.array(draw(st.permutations(list(range(n_apps)))))
+    objectifs = []
+    for i in range(draw(st.integers(0, 2))):
+        dure = draw(st.booleans()) if hard is None else hard
+        public = np.array(draw(st.lists(st.booleans(), min_size=n_apps, max_size=n_apps)))
+        groupe = np.array(draw(st.lists(st.integers(-1, 1), min_size=n_units, max_size=n_units)))
+        realise = np.array([[draw(st.integers(0, 4)), 0] for _ in range(2)], dtype=float)
+        realise[:, 1] = [draw(st.integers(0, int(x))) for x in realise[:, 0]]
+        objectifs.append(Objectif(f"o{i}", public, groupe, draw(st.sampled_from([0.25, 0.5])), dure, 100.0, realise))
+    regles = []
+    if draw(st.booleans()):
+        regles.append(Regle("r", np.array(draw(st.lists(st.booleans(), min_size=n_apps, max_size=n_apps))),
+                            np.array(draw(st.lists(st.booleans(), min_size=n_units, max_size=n_units))),
+                            draw(st.integers(1, 2)), False, 40.0))
+    return Instance(debut, demande, score, ordre, tuple(objectifs), tuple(regles), k=k, poids=(1.0, 0.5),
+                    limite_temps_s=10, largeur=draw(st.integers(1, 3)))
+
+
+def feasible(inst: Instance, titular, alternates) -> bool:
+    for o in inst.objectifs:
+        if not o.dure:
+            continue
+        for g in range(len(o.realise)):
+            units = np.flatnonzero((o.groupe == g) & (titular >= 0))
+            lhs = o.public[titular[units]].sum() - o.cible * len(units)
+            if lhs < o.cible * o.realise[g, 0] - o.realise[g, 1] - 1e-9:
+                return False
+    return True
+
+
+def brute_force(inst: Instance) -> float:
+    """Best objective over every proposal: titular or none, then alternates, disjoint households."""
+    v = valeurs(inst)
+    options = []
+    for u in range(inst.n_logements):
+        apps = [int(a) for a in inst.demande[inst.debut[u]:inst.debut[u + 1]]]
+        unit_options = [(-1, ())]
+        for t in apps:
+            rest = [a for a in apps if a != t]
+            for size in range(min(inst.k - 1, len(rest)) + 1):
+                unit_options += [(t, alt) for alt in itertools.combinations(rest, size)]
+        options.append(unit_options)
+    best = -math.inf
+    for combo in itertools.product(*options):
+        used = [a for t, alt in combo for a in ([t] if t >= 0 else []) + list(alt)]
+        if len(used) != len(set(used)):
+            continue
+        titular = np.array([t for t, _ in combo])
+        alternates = [np.array(sorted(alt, key=lambda a: -v[np.flatnonzero(inst.demande == a)[0]])) for _, alt in combo]
+        if feasible(inst, titular, alternates):
+            best = max(best, _objective_value(inst, v, titular, alternates))
+    return best
+
+
+@settings(max_examples=80, deadline=None)
+@given(instances())
+def test_optimum_equals_exhaustive_enumeration(inst):
+    result = resoudre(inst)
+    expected = brute_force(inst)
+    if expected == -math.inf:
+        assert result.statut == "infaisable"
+        return
+    assert result.statut == "optimal"
+    assert math.isclose(result.objectif, expected, rel_tol=1e-9, abs_tol=1e-6)
+    # the reported objective is the objective of the reported proposal
+    v = valeurs(inst)
+    assert math.isclose(_objective_value(inst, v, result.titulaire, result.suppleants), expected, abs_tol=1e-6)
+    assert result.borne >= result.objectif - 1e-6  # the LP bound over all pairs
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances())
+def test_every_proposal_is_eligible_and_no_household_twice(inst):
+    result = resoudre(inst)
+    if result.statut == "infaisable":
+        return
+    proposed = []
+    for u in range(inst.n_logements):
+        eligible = set(inst.demande[inst.debut[u]:inst.debut[u + 1]].tolist())
+        chosen = ([int(result.titulaire[u])] if result.titulaire[u] >= 0 else []) + result.suppleants[u].tolist()
+        assert set(chosen) <= eligible
+        assert len(chosen) <= inst.k
+        assert result.titulaire[u] >= 0 or not len(result.suppleants[u])
+        proposed += chosen
+    assert len(proposed) == len(set(proposed))
+    assert feasible(inst, result.titulaire, result.suppleants)
+
+
+@settings(max_examples=30, deadline=None)
+@given(instances())
+def test_same_input_same_output(inst):
+    a, b = resoudre(inst), resoudre(inst)
+    assert a.titulaire.tolist() == b.titulaire.tolist()
+    assert [x.tolist() for x in a.suppleants] == [x.tolist() for x in b.suppleants]
+
+
+@settings(max_examples=40, deadline=None)
+@given(instances(hard=False))
+def test_never_worse_than_the_greedy_practice(inst):
+    assert resoudre(inst).objectif >= glouton(inst).objectif - 1e-6

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from strategies import DATE_REFERENCE, lots_de_demandes
 
 from cotation.demande import Demande
@@ -328,32 +329,76 @@ def test_revenus_nuls() -> None:
     assert sans_loyer["ressources_premier_quartile"] == 5
 
 
-# Disagreements found, left to the engine's owner ------------------------------------------------
+# Expressions: the interpreter against the vector compiler ---------------------------------------
+
+NOMBRES = sorted(n for n, v in VARIABLES.items() if v.type == "nombre")
+BOOLEENS = sorted(n for n, v in VARIABLES.items() if v.type == "booleen")
+_nombre = st.recursive(
+    st.sampled_from(NOMBRES) | st.sampled_from(["0", "1", "2", "0.5", "12"]),
+    lambda e: st.one_of(
+        st.tuples(e, st.sampled_from(["+", "-", "*", "/"]), e).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(st.sampled_from(["min", "max"]), e, e).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        e.map(lambda x: f"abs({x})"),
+        e.map(lambda x: f"(-{x})"),
+    ),
+    max_leaves=5,
+)
+_comparaison = st.tuples(_nombre, st.sampled_from(["<", "<=", ">", ">=", "==", "!="]), _nombre)
+_booleen = st.recursive(
+    st.sampled_from([*BOOLEENS, "vrai", "faux"]) | _comparaison.map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+    lambda b: st.one_of(
+        st.tuples(b, st.sampled_from(["and", "or"]), b).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        b.map(lambda x: f"(not {x})"),
+    ),
+    max_leaves=4,
+)
+_valeur = _nombre | st.tuples(_booleen, _nombre, _nombre).map(
+    lambda t: f"si({t[0]}, {t[1]}, {t[2]})" if len(t[0]) % 2 else f"({t[1]} if {t[0]} else {t[2]})"
+)
 
 
-def _grille_une_condition(condition: str) -> Grille:
+def _grille_expressions(valeur: str, condition: str) -> Grille:
     return Grille.model_validate(
         {
             "grille": {"territoire": "essai", "version": "1", "valide_du": "2024-01-01", "statut": "exemple"},
-            "criteres": [{"id": "c", "libelle": "c", "type": "drapeau", "condition": condition, "points": 1}],
+            "criteres": [
+                {"id": "v", "libelle": "valeur", "type": "expression", "valeur": valeur},
+                {"id": "c", "libelle": "condition", "type": "drapeau", "condition": condition, "points": 1},
+            ],
         }
     )
 
 
-@pytest.mark.xfail(strict=True, reason="moteur : « != » avec une valeur manquante donne vrai (numpy)")
-def test_difference_avec_une_valeur_manquante_est_fausse() -> None:
-    # cotation/expressions.py documents "Comparisons with a missing value (NaN) are false",
-    # but compiles != to numpy's ne, for which NaN != x is True.
-    grille = _grille_une_condition("loyer_actuel != 500")
-    demande = _demande(loyer_actuel=None)
-    assert evaluer_ligne(grille, demande, DATE_REFERENCE, PARAMETRES)["c"] == 0
-    assert evaluer(grille, table_depuis_demandes([demande]), DATE_REFERENCE, PARAMETRES).score[0] == 0
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lot=lots_de_demandes(max_size=4), valeur=_valeur, condition=_booleen)
+def test_expressions_aleatoires(lot: list[Demande], valeur: str, condition: str) -> None:
+    """Random expressions over the vocabulary: missing values, division by 0, constants."""
+    grille = _grille_expressions(valeur, condition)
+    cotation = evaluer(grille, table_depuis_demandes(lot), DATE_REFERENCE, PARAMETRES)
+    for i, demande in enumerate(lot):
+        bruts = evaluer_ligne(grille, demande, DATE_REFERENCE, PARAMETRES)
+        assert _proches(bruts["v"], float(cotation.bruts[i, 0])), (valeur, bruts["v"], cotation.bruts[i, 0])
+        assert bruts["c"] == cotation.bruts[i, 1], (condition, bruts["c"], cotation.bruts[i, 1])
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="moteur : and/or avec un terme constant plante")
-def test_et_ou_avec_un_terme_constant() -> None:
-    # `dalo and vrai` (or `pdalhpd or 1 > 2`): np.logical_and.reduce on [vector, scalar].
-    grille = _grille_une_condition("pdalhpd and vrai")
-    demande = _demande(pdalhpd=True)
-    assert evaluer_ligne(grille, demande, DATE_REFERENCE, PARAMETRES)["c"] == 1
-    assert evaluer(grille, table_depuis_demandes([demande]), DATE_REFERENCE, PARAMETRES).score[0] == 1
+# Two engine bugs this reference found (fixed in the engine since): regressions ------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "champs", "points"),
+    [
+        ("loyer_actuel != 500", {"loyer_actuel": None}, 0),  # a missing value: != is false too
+        ("not (loyer_actuel == 500)", {"loyer_actuel": None}, 1),
+        ("revenu_fiscal_reference != 0", {}, 0),
+        ("pdalhpd and vrai", {"pdalhpd": True}, 1),  # a constant term in and/or used to crash
+        ("pdalhpd or 1 > 2", {"pdalhpd": False}, 0),
+        ("faux or dalo or vrai", {}, 1),
+    ],
+)
+@pytest.mark.parametrize("n", [1, 3])
+def test_cas_ou_le_moteur_differait(condition: str, champs: dict, points: int, n: int) -> None:
+    grille = _grille_expressions("0", condition)
+    lot = [_demande(numero_unique=f"06900000000{k}", **champs) for k in range(n)]
+    assert [evaluer_ligne(grille, d, DATE_REFERENCE, PARAMETRES)["c"] for d in lot] == [points] * n
+    cotation = evaluer(grille, table_depuis_demandes(lot), DATE_REFERENCE, PARAMETRES)
+    assert cotation.bruts[:, 1].tolist() == [points] * n

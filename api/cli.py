@@ -18,11 +18,11 @@ from api.francais import ArgumentParser
 from cotation.explication import expliquer
 from cotation.moteur import ErreurCotation, evaluer_grilles
 from cotation.table import ErreurDonnees, lire_demandes
-from rules.chargement import ErreurGrille, charger_grille
+from rules.chargement import ErreurRegles, charger_grille
 from rules.parametres import ParametreInvalide, ParametreManquant
 
 GRILLES = Path(__file__).resolve().parent.parent / "rules" / "grilles"
-USER_ERRORS = (ErreurGrille, ErreurDonnees, ErreurCotation, ParametreManquant, ParametreInvalide)
+USER_ERRORS = (ErreurRegles, ErreurDonnees, ErreurCotation, ParametreManquant, ParametreInvalide)
 
 
 class ErreurUtilisateur(Exception):
@@ -49,19 +49,30 @@ def chemin_grille(text: str) -> Path:
 
 
 def cmd_valide(args) -> int:
+    """Check grids and policies (a file whose first key is `politique:` is a policy)."""
+    from rules.politique import charger_politique
+
     failed = 0
     for name in args.grilles:
+        path = chemin_grille(name)
+        is_policy = path.exists() and path.read_text(encoding="utf-8", errors="replace").lstrip().startswith(
+            "politique:") or (not path.exists() and chemin_politique(name).exists())
         try:
-            grid = charger_grille(chemin_grille(name))
-        except ErreurGrille as exc:
+            loaded = charger_politique(chemin_politique(name)) if is_policy else charger_grille(path)
+        except ErreurRegles as exc:
             failed += 1
             print(f"✗ {name} : {len(exc.problemes)} problème(s)", file=sys.stderr)
             for problem in exc.problemes:
                 print(f"  - {problem}", file=sys.stderr)
             continue
-        meta = grid.grille
-        print(f"✓ {name} : grille valide — {meta.territoire}, version {meta.version}, "
-              f"{len(grid.criteres)} critère(s), {len(grid.groupes)} groupe(s), statut {meta.statut}")
+        if is_policy:
+            meta = loaded.politique
+            print(f"✓ {name} : politique valide — {meta.territoire}, version {meta.version}, "
+                  f"{len(loaded.objectifs)} objectif(s), {len(loaded.regles_logement)} règle(s) par logement")
+        else:
+            meta = loaded.grille
+            print(f"✓ {name} : grille valide — {meta.territoire}, version {meta.version}, "
+                  f"{len(loaded.criteres)} critère(s), {len(loaded.groupes)} groupe(s), statut {meta.statut}")
     return 1 if failed else 0
 
 
@@ -156,6 +167,58 @@ def cmd_genere(args) -> int:
     return 0
 
 
+def cmd_propose(args) -> int:
+    from matching.feuille_cal import donnees, en_markdown
+    from matching.logement import lire_logements
+    from matching.propositions import proposer
+    from rules.politique import charger_politique
+
+    grid = charger_grille(chemin_grille(args.grille))
+    politique = charger_politique(chemin_politique(args.politique))
+    if not politique.applicable_a(args.date):
+        raise ErreurUtilisateur(f"la politique {politique.politique.version} n'est pas en vigueur le {args.date}")
+    table = lire_demandes(args.demandes, separateur=args.separateur)
+    logements = lire_logements(args.logements, separateur=args.separateur)
+    [(_rows, cot)] = evaluer_grilles([grid], table, args.date)
+    lot = proposer(logements, table, cot, politique, args.date)
+    data = donnees(lot)
+    args.sortie.mkdir(parents=True, exist_ok=True)
+    import json
+
+    (args.sortie / "propositions.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+                                                  encoding="utf-8")
+    (args.sortie / "feuille_cal.md").write_text(en_markdown(lot, data), encoding="utf-8")
+    print(resume_propositions(data))
+    print(f"Propositions : {args.sortie / 'propositions.json'} ; feuille de CAL : {args.sortie / 'feuille_cal.md'}")
+    return 0
+
+
+def resume_propositions(data: dict) -> str:
+    r = data["resolution"]
+    units = data["logements"]
+    filled = sum(len(u["candidats"]) for u in units)
+    lines = [
+        f"CAL du {data['date_cal']} : {len(units)} logements, {filled} candidatures proposées "
+        f"(glouton : {data['comparaison_glouton']['places_pourvues_glouton']}).",
+        f"Résolution : {r['statut']}, objectif {r['objectif']:.1f}, borne {r['borne']:.1f}, "
+        f"écart {r['ecart_relatif'] * 100:.3f} %, {r['secondes']} s.".replace(".", ",", 0),
+    ]
+    for x in data["objectifs"]:
+        share = "—" if x["part_annee"] is None else f"{x['part_annee'] * 100:.1f} %"
+        state = "atteint" if x["atteint"] else f"manque {x['manque']}"
+        lines.append(f"  {x['libelle']} [{x['groupe']}] : {share} pour {x['cible'] * 100:.0f} % visés — {state}")
+    if data["logements_incomplets"]:
+        lines.append(f"{len(data['logements_incomplets'])} logement(s) avec moins de candidats que prévu "
+                     "(détail dans la feuille de CAL).")
+    return "\n".join(lines)
+
+
+def chemin_politique(text: str) -> Path:
+    path = Path(text)
+    shipped = Path(__file__).resolve().parent.parent / "rules" / "politiques" / f"{text}.yaml"
+    return shipped if not path.exists() and shipped.exists() else path
+
+
 def cmd_demo(args) -> int:
     from api.demo import demo
 
@@ -205,6 +268,16 @@ def parser() -> ArgumentParser:
             s.add_argument("--numero", required=True, help="numéro unique de la demande")
             s.add_argument("--complet", action="store_true", help="montrer aussi les critères à 0 point")
         s.set_defaults(fn=fn)
+
+    s = sub.add_parser("propose", help="proposer trois candidats par logement vacant pour la CAL")
+    s.add_argument("demandes", type=Path, metavar="DEMANDES", help="fichier des demandes (.csv ou .parquet)")
+    s.add_argument("logements", type=Path, metavar="LOGEMENTS", help="fichier des logements vacants")
+    s.add_argument("--grille", required=True, metavar="GRILLE")
+    s.add_argument("--politique", default="defaut", help="politique d'attribution (defaut : loi, art. L.441-1)")
+    s.add_argument("--date", type=jour, required=True, help="date de la CAL AAAA-MM-JJ")
+    s.add_argument("--separateur", default=",")
+    s.add_argument("--sortie", type=Path, required=True, help="dossier : propositions.json et feuille_cal.md")
+    s.set_defaults(fn=cmd_propose)
 
     s = sub.add_parser("demo", help="démonstration : territoire généré, coté avec la grille d'exemple")
     s.add_argument("--dossier", type=Path, default=Path("demo"), help="dossier de sortie (demo)")

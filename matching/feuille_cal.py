@@ -1,0 +1,215 @@
+"""The CAL preparation sheet: per unit, the ranked candidates and their reasons; JSON and Markdown.
+
+Each candidate carries its score and the criteria behind it, the eligibility checks it passed
+with their margins (income against the ceiling, persons against the surface), the effort rate
+and the income left per consumption unit (information for the commission, never a filter), the
+objectives it counts for, and whether the objectives changed the choice compared with the same
+batch solved on scores alone. The commission decides; the sheet only prepares.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from cotation.derivees import Contexte
+from cotation.explication import expliquer, nombre
+from matching.diagnostic import atteinte, logements_incomplets
+from matching.propositions import Lot
+
+STATUTS = {
+    "optimal": "optimal (prouvé sur toutes les paires éligibles)",
+    "temps_depasse": "limite de temps atteinte : meilleure solution trouvée",
+    "realisable": "réalisable (preuve incomplète)",
+    "infaisable": "infaisable : un objectif ou une règle dure ne peut pas être tenu",
+}
+
+
+def _euros(x: float) -> str:
+    return f"{x:,.0f} €".replace(",", " ")
+
+
+def _pct(x: float) -> str:
+    return "—" if not np.isfinite(x) else f"{x * 100:.1f} %".replace(".", ",")
+
+
+def candidats_du_logement(lot: Lot, u: int) -> list[int]:
+    res = lot.resultat
+    head = [int(res.titulaire[u])] if res.titulaire[u] >= 0 else []
+    return head + [int(a) for a in res.suppleants[u]]
+
+
+def _pair(lot: Lot, u: int, a: int) -> int:
+    start, end = lot.candidats.debut[u], lot.candidats.debut[u + 1]
+    return int(start + np.searchsorted(lot.candidats.demande[start:end], a))
+
+
+def donnees(lot: Lot) -> dict[str, Any]:
+    """Everything the sheet shows, as plain data (the JSON output)."""
+    res, inst = lot.resultat, lot.instance
+    ctx = Contexte(lot.demandes, lot.date_cal)
+    persons = ctx["taille_menage"] + ctx["naissances_attendues"]
+    minimum = ctx.parametres.surfaces_minimales(lot.date_cal)
+    units = []
+    for u in range(inst.n_logements):
+        row = lot.logements.iloc[u]
+        entries = []
+        for position, a in enumerate(candidats_du_logement(lot, u), start=1):
+            p = _pair(lot, u, a)
+            numero = str(lot.demandes["numero_unique"].iloc[a])
+            explanation = expliquer(lot.cotation, numero)
+            top = sorted((x for x in explanation.lignes if x.retenu), key=lambda x: -abs(x.points))[:3]
+            size = int(persons[a])
+            counted = [
+                spec.id for spec, o in zip(lot.politique.objectifs, inst.objectifs, strict=True)
+                if position == 1 and o.groupe[u] >= 0 and o.public[a]
+            ] + [r.id for r in inst.regles if r.logements[u] and r.public[a]]
+            entries.append({
+                "rang": position,
+                "numero_unique": numero,
+                "score": float(lot.cotation.score[a]),
+                "rang_cotation": int(lot.cotation.rang[a]),
+                "criteres_principaux": [f"{'+' if x.points > 0 else ''}{nombre(x.points)} {x.detail}" for x in top],
+                "eligibilite": {
+                    "revenu": float(lot.candidats.revenu[p]),
+                    "plafond": float(lot.candidats.plafond[p]),
+                    "marge_revenu": float(lot.candidats.plafond[p] - lot.candidats.revenu[p]),
+                    "personnes": size,
+                    "surface_minimale": float(minimum[min(max(size, 1), len(minimum) - 1)]),
+                    "surface": float(row["surface"]),
+                    "pieces": int(row["pieces"]),
+                },
+                "taux_effort": float(lot.candidats.taux_effort[p]),
+                "reste_a_vivre_par_uc": float(lot.candidats.reste_a_vivre_uc[p]),
+                "compte_pour": counted,
+            })
+        remark = []
+        free_titular = int(lot.sans_objectifs.titulaire[u])
+        if entries and free_titular != int(res.titulaire[u]):
+            if free_titular >= 0:
+                remark.append(
+                    "les objectifs ont modifié ce choix : sur les seuls scores, le titulaire serait la demande "
+                    f"{lot.demandes['numero_unique'].iloc[free_titular]} "
+                    f"(score {nombre(float(lot.cotation.score[free_titular]))})"
+                )
+            else:
+                remark.append("les objectifs ont modifié ce choix : sur les seuls scores, ce logement n'aurait pas "
+                              "de titulaire")
+        remark += list(lot.candidats.notes[u]) if u < len(lot.candidats.notes) else []
+        units.append({
+            "identifiant": str(row["identifiant"]),
+            "bailleur": str(row["bailleur"]),
+            "commune": str(row["commune"]),
+            "qpv": bool(row["qpv"]),
+            "typologie": str(row["typologie"]),
+            "pieces": int(row["pieces"]),
+            "surface": float(row["surface"]),
+            "loyer": float(row["loyer"]),
+            "charges": float(row.get("charges", 0.0)),
+            "financement": str(row["financement"]),
+            "reservataire": str(row["reservataire"]),
+            "adapte_handicap": bool(row.get("adapte_handicap", False)),
+            "eligibles": int(lot.candidats.debut[u + 1] - lot.candidats.debut[u]),
+            "candidats": entries,
+            "remarques": remark,
+        })
+    greedy_titulars = lot.glouton.titulaire
+    return {
+        "date_cal": lot.date_cal.isoformat(),
+        "politique": f"{lot.politique.politique.territoire} ({lot.politique.politique.version})",
+        "grille": f"{lot.cotation.grille.grille.territoire} ({lot.cotation.grille.grille.version})",
+        "resolution": {
+            "statut": res.statut,
+            "objectif": res.objectif,
+            "borne": res.borne,
+            "ecart_relatif": res.ecart,
+            "paires_eligibles": res.paires,
+            "paires_dans_le_modele": res.support,
+            "tours_de_tarification": res.tours,
+            "secondes": round(res.secondes, 3),
+            "graine": lot.instance.graine,
+            "limite_temps_s": lot.instance.limite_temps_s,
+        },
+        "logements": units,
+        "objectifs": [
+            {
+                "objectif": x.objectif, "libelle": x.libelle, "groupe": x.groupe, "cible": x.cible,
+                "attributions_lot": x.attributions_lot, "public_lot": x.public_lot,
+                "attributions_annee": x.attributions_annee, "public_annee": x.public_annee,
+                "part_annee": None if not np.isfinite(x.part_annee) else x.part_annee,
+                "manque": x.manque, "atteint": x.atteint, "explication": x.explication,
+            }
+            for x in atteinte(lot)
+        ],
+        "logements_incomplets": [x.__dict__ for x in logements_incomplets(lot)],
+        "comparaison_glouton": {
+            "objectif_glouton": lot.glouton.objectif,
+            "places_pourvues_optimiseur": int((res.titulaire >= 0).sum() + sum(len(s) for s in res.suppleants)),
+            "places_pourvues_glouton": int((greedy_titulars >= 0).sum() + sum(len(s) for s in lot.glouton.suppleants)),
+        },
+    }
+
+
+def en_json(lot: Lot) -> str:
+    return json.dumps(donnees(lot), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def en_markdown(lot: Lot, data: dict[str, Any] | None = None) -> str:
+    """The sheet a commission reads."""
+    d = data or donnees(lot)
+    r = d["resolution"]
+    out = [
+        f"# Préparation de la CAL du {date.fromisoformat(d['date_cal']).strftime('%d/%m/%Y')}",
+        "",
+        f"Grille : {d['grille']}. Politique : {d['politique']}.",
+        f"Résolution : {STATUTS.get(r['statut'], r['statut'])} ; écart à la borne {_pct(r['ecart_relatif'])} ; "
+        f"{r['paires_eligibles']} paires éligibles, {r['paires_dans_le_modele']} dans le modèle ; {r['secondes']} s.",
+        "",
+        "> La cotation et ces propositions sont une aide à la décision : la commission d'attribution "
+        "examine les candidatures et décide (art. R.441-3 CCH).",
+        "",
+        "## Objectifs de l'année",
+        "",
+        "| objectif | groupe | cible | lot (public / attributions) | année | manque | explication |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for x in d["objectifs"]:
+        share = "—" if x["part_annee"] is None else _pct(x["part_annee"])
+        out.append(f"| {x['libelle']} | {x['groupe']} | {_pct(x['cible'])} | {x['public_lot']} / {x['attributions_lot']} "
+                   f"| {share} | {x['manque']} | {x['explication']} |")
+    out += ["", "## Logements", ""]
+    for unit in d["logements"]:
+        where = "QPV" if unit["qpv"] else "hors QPV"
+        out.append(f"### {unit['identifiant']} — {unit['typologie']}, {nombre(unit['surface'])} m², commune "
+                   f"{unit['commune']} ({where}), {unit['financement']}, réservataire {unit['reservataire']}, "
+                   f"loyer {_euros(unit['loyer'])} + {_euros(unit['charges'])} de charges")
+        out.append("")
+        if not unit["candidats"]:
+            out.append("Aucun candidat éligible.")
+        else:
+            out.append("| rang | demande | score | critères principaux | ressources / plafond | personnes / surface "
+                       "| taux d'effort | compte pour |")
+            out.append("|---|---|---|---|---|---|---|---|")
+            for c in unit["candidats"]:
+                e = c["eligibilite"]
+                out.append(
+                    f"| {c['rang']} | {c['numero_unique']} | {nombre(c['score'])} | {'<br>'.join(c['criteres_principaux'])} "
+                    f"| {_euros(e['revenu'])} / {_euros(e['plafond'])} | {e['personnes']} pers. / "
+                    f"{nombre(e['surface'])} m² (min. {nombre(e['surface_minimale'])}) | {_pct(c['taux_effort'])} "
+                    f"| {', '.join(c['compte_pour']) or '—'} |"
+                )
+        for remark in unit["remarques"]:
+            out.append(f"- {remark}")
+        out.append("")
+    if d["logements_incomplets"]:
+        out += ["## Logements avec moins de candidats que prévu", ""]
+        out += [f"- {x['identifiant']} : {x['explication']}" for x in d["logements_incomplets"]]
+        out.append("")
+    g = d["comparaison_glouton"]
+    out += ["## Comparaison avec la pratique actuelle", "",
+            f"Places pourvues : {g['places_pourvues_optimiseur']} avec l'optimiseur, {g['places_pourvues_glouton']} "
+            "en prenant logement par logement les meilleurs scores restants.", ""]
+    return "\n".join(out)

@@ -17,7 +17,7 @@ unit's titular, rank 1, the expected attribution) and a_p (p is an alternate, ra
 
 Exactness over all eligible pairs. The model is built on a support S (each unit's best pairs,
 and its best pairs of every public an objective or rule needs), its LP relaxation is solved
-(HiGHS), and every pair outside S is priced with the LP duals as vectors; pairs with a positive
+(GLOP), and every pair outside S is priced with the LP duals as vectors; pairs with a positive
 reduced cost join S and the LP is solved again, until none is left. The LP value over S is then
 the LP value over all eligible pairs, an upper bound on any proposal; the MIP on S (HiGHS,
 single thread, fixed seed, time limit) gives the proposal, and the gap is measured against that
@@ -77,6 +77,8 @@ class Instance:
     limite_temps_s: float = 60.0
     graine: int = 0
     largeur: int = 30  # initial support: best pairs per unit, and per public
+    une_fois: bool = True  # a household is proposed at most once; if False, titular at most once
+    ajustement: np.ndarray | None = None  # per pair, added to its value (e.g. an effort-rate preference)
 
     @property
     def n_logements(self) -> int:
@@ -113,7 +115,8 @@ def valeurs(inst: Instance) -> np.ndarray:
     app = 1.0 - inst.ordre / n  # 1 for the first application by the tie-break
     a = inst.demande
     pair = (1.0 - inst.unite / max(inst.n_logements, 1)) * app[a]  # assortative: unique among swaps
-    return base[a] + TIE_BREAK * app[a] + TIE_BREAK**2 * pair
+    value = base[a] + TIE_BREAK * app[a] + TIE_BREAK**2 * pair
+    return value if inst.ajustement is None else value + inst.ajustement
 
 
 def resoudre(inst: Instance) -> Resultat:
@@ -193,7 +196,8 @@ class _Solution:
         app_dual = np.zeros(len(inst.score))
         app_dual[m.apps] = y[m.row_app]
         rc_t = inst.poids[0] * v - y[m.row_titular][unit] - app_dual[a]
-        rc_a = inst.poids[1] * v - y[m.row_alternate][unit] - app_dual[a] if inst.k > 1 else np.full(len(v), -np.inf)
+        alt_app_dual = app_dual[a] if inst.une_fois else 0.0
+        rc_a = inst.poids[1] * v - y[m.row_alternate][unit] - alt_app_dual if inst.k > 1 else np.full(len(v), -np.inf)
         if inst.k > 1:
             rc_t += (inst.k - 1) * y[m.row_alternate][unit]
         for o, rows in zip(inst.objectifs, m.row_objective, strict=True):
@@ -252,11 +256,18 @@ class _Model:
         self.apps, app_index = np.unique(pa, return_inverse=True)
         self.row_app = np.arange(len(self.apps)) + n_row
         add_rows(self.row_app[app_index], self.t, np.ones(n_p))
-        if alt:
+        if alt and inst.une_fois:
             add_rows(self.row_app[app_index], self.a, np.ones(n_p))
         lo.append(np.full(len(self.apps), -np.inf))
         hi.append(np.ones(len(self.apps)))
         n_row += len(self.apps)
+        if alt and not inst.une_fois:  # a household is never titular and alternate of one unit
+            pair_rows = np.arange(n_p) + n_row
+            add_rows(pair_rows, self.t, np.ones(n_p))
+            add_rows(pair_rows, self.a, np.ones(n_p))
+            lo.append(np.full(n_p, -np.inf))
+            hi.append(np.ones(n_p))
+            n_row += n_p
 
         self.row_objective, self.slack_objective = [], []
         for o in inst.objectifs:
@@ -325,10 +336,13 @@ class _Model:
             n_binary = len(self.t) + len(self.a)
             for j in range(n_binary):
                 model.helper.set_var_integrality(j, True)
-        solver = mb.Solver("highs")
-        solver.set_solver_specific_parameters(
-            f"output_flag=false\nthreads=1\nrandom_seed={inst.graine}\nmip_rel_gap=1e-7\nmip_abs_gap=1e-9"
-        )
+        # The LP (whose duals price the pairs) goes to GLOP: through OR-Tools, HiGHS returns row
+        # activities where duals are expected. The MIP goes to HiGHS, single thread, fixed seed.
+        solver = mb.Solver("highs" if self.integral else "glop")
+        if self.integral:
+            solver.set_solver_specific_parameters(
+                f"output_flag=false\nthreads=1\nrandom_seed={inst.graine}\nmip_rel_gap=1e-7\nmip_abs_gap=1e-9"
+            )
         solver.set_time_limit_in_seconds(inst.limite_temps_s)
         status = solver.solve(model)
         helper = solver._Solver__solve_helper  # vectorized values and duals
@@ -377,12 +391,12 @@ def glouton(inst: Instance) -> Resultat:
     taken = np.zeros(len(inst.score), dtype=bool)
     titular = np.full(inst.n_logements, -1)
     alternates = []
-    for u in range(inst.n_logements):
+    for u in range(inst.n_logements):  # one step per unit, as a CAL secretary does; vectors inside
         pairs = np.arange(inst.debut[u], inst.debut[u + 1])
         free = pairs[~taken[inst.demande[pairs]]]
         best = free[np.argsort(-v[free], kind="stable")][: inst.k]
         chosen = inst.demande[best]
-        taken[chosen] = True
+        taken[chosen[:1] if not inst.une_fois else chosen] = True
         titular[u] = chosen[0] if len(chosen) else -1
         alternates.append(chosen[1:])
     value = _objective_value(inst, v, titular, alternates)

@@ -188,6 +188,9 @@ class Eligibilite(_Strict):
     contingents: dict[CodeReservataire, Public] = {}
     taux_effort_max: Annotated[Nombre, Field(gt=0, le=1)] | None = None
     poids_taux_effort: Annotated[Nombre, Field(ge=0)] = 0
+    # A unit whose income ceiling is not in rules/parametres (e.g. PLAI 2026): stop with an error
+    # naming it (default), or set the unit aside from the batch and say so on the CAL sheet.
+    plafond_inconnu: Literal["erreur", "ecarter_logement"] = "erreur"
 
     @model_validator(mode="after")
     def _effort(self):

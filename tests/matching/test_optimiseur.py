@@ -37,7 +37,7 @@ def instances(draw, hard: bool | None = None):
                             np.array(draw(st.lists(st.booleans(), min_size=n_units, max_size=n_units))),
                             draw(st.integers(1, 2)), False, 40.0))
     return Instance(debut, demande, score, ordre, tuple(objectifs), tuple(regles), k=k, poids=(1.0, 0.5),
-                    limite_temps_s=10, largeur=draw(st.integers(1, 3)))
+                    limite_temps_s=10, largeur=draw(st.integers(1, 3)), une_fois=draw(st.booleans()))
 
 
 def feasible(inst: Instance, titular, alternates) -> bool:
@@ -66,7 +66,10 @@ def brute_force(inst: Instance) -> float:
         options.append(unit_options)
     best = -math.inf
     for combo in itertools.product(*options):
-        used = [a for t, alt in combo for a in ([t] if t >= 0 else []) + list(alt)]
+        if inst.une_fois:
+            used = [a for t, alt in combo for a in ([t] if t >= 0 else []) + list(alt)]
+        else:
+            used = [t for t, _ in combo if t >= 0]
         if len(used) != len(set(used)):
             continue
         titular = np.array([t for t, _ in combo])
@@ -105,7 +108,7 @@ def test_every_proposal_is_eligible_and_no_household_twice(inst):
         assert set(chosen) <= eligible
         assert len(chosen) <= inst.k
         assert result.titulaire[u] >= 0 or not len(result.suppleants[u])
-        proposed += chosen
+        proposed += chosen if inst.une_fois else chosen[:1]
     assert len(proposed) == len(set(proposed))
     assert feasible(inst, result.titulaire, result.suppleants)
 

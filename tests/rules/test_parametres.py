@@ -140,13 +140,18 @@ def test_plafonds_plai(p: Parametres) -> None:
         p.plafond_ressources("PLAI", 3, 1, 0, date(2023, 6, 1))
 
 
-def test_plafonds_pls_2025_zone_1_seulement(p: Parametres) -> None:
+def test_plafonds_pls_published_values_and_plus_times_1_3(p: Parametres) -> None:
+    # Published 2025 zone 1 values (arrêté du 23 décembre 2024)...
     assert p.plafond_ressources("PLS", 1, 1, 0, date(2025, 3, 1)) == 34693
     assert p.plafond_ressources("PLS", 1, 6, 1, date(2025, 3, 1)) == 108648 + 12107
-    with pytest.raises(ParametreManquant, match="zone 3"):
-        p.plafond_ressources("PLS", 3, 1, 0, date(2025, 3, 1))
-    with pytest.raises(ParametreManquant):
-        p.plafond_ressources("PLS", 1, 1, 0, JOUR_2026)
+    # ...are exactly PLUS × 1.3 rounded to the nearest euro, the rule the other tables follow.
+    for year in (2024, 2025, 2026):
+        for zone in (1, 2, 3):
+            for cat in range(1, 7):
+                jour = date(year, 3, 1)
+                plus = p.plafond_ressources("PLUS", zone, cat, 0, jour)
+                assert p.plafond_ressources("PLS", zone, cat, 0, jour) == int(plus * 1.3 + 0.5)
+    assert p.plafond_ressources("PLS", 3, 4, 0, JOUR_2026) == 58986  # 45 374 × 1.3
 
 
 def test_pls_2025_paris_vaut_plus_majore_de_30_pour_cent(p: Parametres) -> None:

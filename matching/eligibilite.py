@@ -75,6 +75,8 @@ _SANS_LIMITE = 1 << 30
 
 @dataclass(frozen=True)
 class OptionsEligibilite:
+    """How the eligibility steps apply (the lead maps the policy onto these fields)."""
+
     sous_occupation_max: int = 1  # rooms may exceed persons (incl. expected births) by at most this
     revenu_fiscal_manquant: str = "exclure"  # or "revenus_mensuels" (use 12 × monthly income)
     accessibilite_exigee: bool = True  # applicants with besoin_accessibilite only get adapted units
@@ -239,12 +241,11 @@ class Eligibilite:
                                       use_na_sentinel=False)
         self._listes_communes = [frozenset(x for x in str(s).split(";") if x) for s in uniques]
         self._code_liste = codes
-        has = np.array([bool(s) for s in self._listes_communes], dtype=bool)
-        self.souhaite_communes = has[codes] if len(uniques) else np.zeros(0, dtype=bool)
+        self._liste_non_vide = np.array([bool(s) for s in self._listes_communes], dtype=bool)
         typo = np.stack([np.asarray(c[f"typologie_{t}"], dtype=bool)[act] for t in _TYPOLOGIES]) if self.m else \
             np.zeros((len(_TYPOLOGIES), 0), dtype=bool)
         self.typologies = typo
-        self.souhaite_typologies = typo.any(axis=0)
+        self._typologie_ok = typo | ~typo.any(axis=0)[None, :]  # (typology, application): wished, or no wish
 
     # -- per unit class ------------------------------------------------------------------------
 
@@ -275,7 +276,13 @@ class Eligibilite:
         self.code_commune, communes = pd.factorize(pd.Series(u.commune, dtype=object))
         self.communes = list(communes)
         self._reservataires = {r: k for k, r in enumerate(sorted(set(u.reservataire.tolist())))}
-        self.code_reservataire = np.array([self._reservataires[r] for r in u.reservataire], dtype=np.int64)
+        # each distinct list of wishes against each unit commune, exploded once: (communes, lists)
+        index = {code: k for k, code in enumerate(self.communes)}
+        pairs = [(index[x], k) for k, wished in enumerate(self._listes_communes) for x in wished if x in index]
+        wishes = np.zeros((len(self.communes), len(self._listes_communes)), dtype=bool)
+        if pairs:
+            wishes[tuple(np.array(pairs).T)] = True
+        self._liste_accepte = wishes | ~self._liste_non_vide[None, :]
         self._cache_contingent: dict[str, np.ndarray] = {}
         self._cache_commune: dict[int, np.ndarray] = {}
 
@@ -289,9 +296,7 @@ class Eligibilite:
     def _commune_ok(self, k: int) -> np.ndarray:
         """Active applications that accept the commune of code k (no wish, or wished)."""
         if k not in self._cache_commune:
-            code = self.communes[k]
-            per_list = np.array([(not s) or (code in s) for s in self._listes_communes], dtype=bool)
-            self._cache_commune[k] = per_list[self._code_liste] if len(per_list) else np.zeros(0, dtype=bool)
+            self._cache_commune[k] = self._liste_accepte[k][self._code_liste]
         return self._cache_commune[k]
 
     # -- the walk ------------------------------------------------------------------------------
@@ -335,8 +340,7 @@ class Eligibilite:
             mask = both(self._commune_ok(self.code_commune[i]) if o.communes_souhaitees else None, buffer)
             return mask, [int(np.count_nonzero(mask))], []
         if level == 5:
-            t = u.typologie[i]
-            cond = (~self.souhaite_typologies | self.typologies[t]) if o.typologies_souhaitees else None
+            cond = self._typologie_ok[u.typologie[i]] if o.typologies_souhaitees else None
             mask = both(cond, buffer)
             return mask, [int(np.count_nonzero(mask))], []
         # level 6: accessibility, then the R.441-4 reservation of adapted units

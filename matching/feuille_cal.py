@@ -145,6 +145,7 @@ def donnees(lot: Lot) -> dict[str, Any]:
             for x in atteinte(lot)
         ],
         "logements_incomplets": [x.__dict__ for x in logements_incomplets(lot)],
+        "logements_ecartes": [{"identifiant": i, "motif": why} for i, why in lot.ecartes],
         "comparaison_glouton": {
             "objectif_glouton": lot.glouton.objectif,
             "places_pourvues_optimiseur": int((res.titulaire >= 0).sum() + sum(len(s) for s in res.suppleants)),
@@ -203,6 +204,10 @@ def en_markdown(lot: Lot, data: dict[str, Any] | None = None) -> str:
                 )
         for remark in unit["remarques"]:
             out.append(f"- {remark}")
+        out.append("")
+    if d["logements_ecartes"]:
+        out += ["## Logements écartés du lot", ""]
+        out += [f"- {x['identifiant']} : {x['motif']}" for x in d["logements_ecartes"]]
         out.append("")
     if d["logements_incomplets"]:
         out += ["## Logements avec moins de candidats que prévu", ""]

@@ -108,6 +108,18 @@ class Resultat:
     journal: list[str] = field(default_factory=list)
 
 
+def bonus_titulaire(inst: Instance) -> float:
+    """Worth of giving a unit a titular: more than any value or penalty one titular can move.
+
+    A share is counted on attributions the CAL makes anyway; leaving a unit without a titular
+    to protect a share would be a false gain. With this bonus the model first gives a titular
+    to every unit it can, then trades off scores and objectives among those proposals.
+    """
+    top = float(np.max(inst.poids[0] * (inst.score - min(float(inst.score.min(initial=0.0)), 0.0) + 2.0),
+                       initial=0.0))
+    return top + sum(o.penalite for o in inst.objectifs) + sum(r.penalite for r in inst.regles) + 1.0
+
+
 def valeurs(inst: Instance) -> np.ndarray:
     """Value of each pair: shifted score + strict tie-breaks (application, then pair)."""
     n = max(len(inst.score), 1)
@@ -195,7 +207,7 @@ class _Solution:
         a = inst.demande
         app_dual = np.zeros(len(inst.score))
         app_dual[m.apps] = y[m.row_app]
-        rc_t = inst.poids[0] * v - y[m.row_titular][unit] - app_dual[a]
+        rc_t = inst.poids[0] * v + bonus_titulaire(inst) - y[m.row_titular][unit] - app_dual[a]
         alt_app_dual = app_dual[a] if inst.une_fois else 0.0
         rc_a = inst.poids[1] * v - y[m.row_alternate][unit] - alt_app_dual if inst.k > 1 else np.full(len(v), -np.inf)
         if inst.k > 1:
@@ -231,7 +243,8 @@ class _Model:
         self.a = np.arange(n_p, 2 * n_p) if alt else np.array([], dtype=int)
         n_var = n_p * (2 if alt else 1)
         rows, cols, vals, lo, hi = [], [], [], [], []
-        objective = [inst.poids[0] * v[self.pairs]] + ([inst.poids[1] * v[self.pairs]] if alt else [])
+        titular_value = inst.poids[0] * v[self.pairs] + bonus_titulaire(inst)
+        objective = [titular_value] + ([inst.poids[1] * v[self.pairs]] if alt else [])
 
         def add_rows(r, c, x):
             rows.append(r)
@@ -341,7 +354,7 @@ class _Model:
         solver = mb.Solver("highs" if self.integral else "glop")
         if self.integral:
             solver.set_solver_specific_parameters(
-                f"output_flag=false\nthreads=1\nrandom_seed={inst.graine}\nmip_rel_gap=1e-7\nmip_abs_gap=1e-9"
+                f"output_flag=false\nthreads=1\nrandom_seed={inst.graine}\nmip_rel_gap=1e-10\nmip_abs_gap=1e-6"
             )
         solver.set_time_limit_in_seconds(inst.limite_temps_s)
         status = solver.solve(model)
@@ -410,7 +423,7 @@ def _objective_value(inst: Instance, v: np.ndarray, titular: np.ndarray, alterna
     total = 0.0
     for u in range(inst.n_logements):
         if titular[u] >= 0:
-            total += inst.poids[0] * value_of[(u, int(titular[u]))]
+            total += inst.poids[0] * value_of[(u, int(titular[u]))] + bonus_titulaire(inst)
         total += sum(inst.poids[1] * value_of[(u, int(a))] for a in alternates[u])
     for o in inst.objectifs:
         for g in range(len(o.realise)):

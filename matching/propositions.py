@@ -19,7 +19,7 @@ from cotation.expressions import compiler_expression
 from cotation.moteur import Cotation
 from matching.eligibilite import Candidats, OptionsEligibilite, candidats
 from matching.optimiseur import Instance, Objectif, Regle, Resultat, glouton, resoudre
-from rules.parametres import Parametres
+from rules.parametres import ParametreManquant, Parametres
 from rules.politique import Politique
 
 
@@ -39,6 +39,7 @@ class Lot:
     glouton: Resultat
     publics: dict[str, np.ndarray] = field(default_factory=dict)  # objective or rule id -> bool per application
     groupes: dict[str, list[str]] = field(default_factory=dict)  # objective id -> group labels
+    ecartes: list[tuple[str, str]] = field(default_factory=list)  # units set aside: (identifiant, why)
 
 
 def options_eligibilite(politique: Politique) -> OptionsEligibilite:
@@ -105,6 +106,8 @@ def construire_instance(
                            float(r.penalite or 200.0)))
     opt = politique.optimisation
     weights = list(opt.poids_rang)
+    # Ranks 2..K share one weight (their mean): the alternates are then ordered by value, which
+    # is what distinct non-increasing weights would choose for a given set of alternates.
     alternate = float(np.mean(weights[1:])) if len(weights) > 1 else 0.0
     inst = Instance(
         debut=cand.debut, demande=cand.demande.astype(np.int64), score=score, ordre=ordre,
@@ -112,8 +115,33 @@ def construire_instance(
         regles=tuple(rules) if avec_objectifs else (),
         k=opt.candidats_par_logement, poids=(float(weights[0]), alternate),
         limite_temps_s=float(opt.limite_temps_s), graine=int(opt.graine), largeur=int(opt.largeur_flot),
+        une_fois=bool(opt.une_proposition_par_menage), ajustement=_preference_effort(politique, cand),
     )
     return inst, publics, groups_labels
+
+
+def _preference_effort(politique: Politique, cand: Candidats) -> np.ndarray | None:
+    """Points lost per percentage point of effort rate above the policy's maximum (never a filter)."""
+    e = politique.eligibilite
+    if e.taux_effort_max is None or not e.poids_taux_effort:
+        return None
+    excess = np.nan_to_num(np.maximum(cand.taux_effort - e.taux_effort_max, 0.0), nan=0.0, posinf=1.0)
+    return -e.poids_taux_effort * 100.0 * excess
+
+
+def logements_sans_plafond(logements: pd.DataFrame, date_cal: date, parametres: Parametres) -> np.ndarray:
+    """Units whose income ceiling (financing, zone) is not known at the CAL date."""
+    from matching.logement import zone_de_commune
+
+    zones = zone_de_commune(logements["commune"].astype(str).to_numpy())
+    combos = pd.Series(list(zip(logements["financement"].astype(str), zones, strict=True)))
+    missing = set()
+    for financement, zone in combos.unique():
+        try:
+            parametres.plafond_ressources(financement, int(zone), 1, 0, date_cal)
+        except ParametreManquant:
+            missing.add((financement, zone))
+    return combos.isin(missing).to_numpy(dtype=bool)
 
 
 def proposer(
@@ -123,9 +151,18 @@ def proposer(
     """Up to K ranked, eligible candidates per unit for the whole batch, under the policy."""
     logements = logements.reset_index(drop=True)
     demandes = demandes.reset_index(drop=True)
+    parametres = parametres or Parametres.charger()
+    set_aside: list[tuple[str, str]] = []
+    if politique.eligibilite.plafond_inconnu == "ecarter_logement":
+        unknown = logements_sans_plafond(logements, date_cal, parametres)
+        for row in logements[unknown].itertuples():
+            set_aside.append((str(row.identifiant), f"plafond de ressources {row.financement} inconnu au "
+                              f"{date_cal.isoformat()} : logement écarté du lot (ajoutez le plafond dans "
+                              "rules/parametres/plafonds_ressources.yaml en citant l'arrêté)"))
+        logements = logements[~unknown].reset_index(drop=True)
     cand = candidats(logements, demandes, date_cal, options_eligibilite(politique), parametres)
     inst, publics, labels = construire_instance(logements, demandes, cotation, cand, politique, date_cal, parametres)
     result = resoudre(inst)
     free = Instance(**{**inst.__dict__, "objectifs": (), "regles": ()})
     return Lot(date_cal, politique, logements, demandes, cotation, cand, inst, result, resoudre(free),
-               glouton(inst), publics, labels)
+               glouton(inst), publics, labels, set_aside)

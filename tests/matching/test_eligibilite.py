@@ -6,14 +6,18 @@ Ceilings: rules/parametres/plafonds_ressources.yaml, PLUS on 1 January 2026 (arr
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import rules.parametres
 from cotation.demande import Demande
 from cotation.table import table_depuis_demandes
 from matching.eligibilite import (
@@ -25,7 +29,7 @@ from matching.eligibilite import (
     motifs_inegibilite,
 )
 from matching.logement import Logement, table_depuis_logements
-from rules.parametres import ParametreManquant
+from rules.parametres import ParametreManquant, Parametres
 from simulation.territoire import generer_demandes, generer_logements
 
 CAL = date(2026, 3, 1)
@@ -58,7 +62,7 @@ def eligible(cand, u: int) -> list[int]:
     return cand.demande[cand.de(u)].tolist()
 
 
-def check(units, apps, options=OptionsEligibilite()):
+def check(units, apps, options: OptionsEligibilite | None = None):
     """Candidates, with every pair's motifs checked against them."""
     logements, demandes = tables(units, apps)
     e = Eligibilite(logements, demandes, CAL, options)
@@ -151,14 +155,30 @@ def test_missing_plai_2026_and_pli_ceilings_raise():
             motifs_inegibilite(logements, demandes, 1, 0, CAL)
 
 
-def test_pls_2025_zone_1_known_zone_3_missing():
+def test_pls_2025_zone_1_published_ceiling():
     logements, demandes = tables([logement(financement="PLS", commune=PARIS_15)],
-                                 [demande(revenu_fiscal_reference=34693), demande(2, revenu_fiscal_reference=34694)])
+                                 [demande(revenu_fiscal_reference=34693, date_depot=date(2024, 6, 1)),
+                                  demande(2, revenu_fiscal_reference=34694, date_depot=date(2024, 6, 1))])
     cand = candidats(logements, demandes, date(2025, 3, 1))
     assert eligible(cand, 0) == [0] and cand.plafond.tolist() == [34693]
-    logements, _ = tables([logement(financement="PLS")], [demande()])
-    with pytest.raises(ParametreManquant, match="zone 3"):
-        candidats(logements, demandes, date(2025, 3, 1))
+
+
+def test_a_missing_category_raises_only_when_an_active_household_needs_it(tmp_path):
+    folder = tmp_path / "parametres"
+    source = Path(rules.parametres.__file__).parent
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = folder / "plafonds_ressources.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["financements"]["PLUS"]["tables"][date(2026, 1, 1)]["zones"][3]["categorie_4"] = None
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    parametres = Parametres.charger(folder)
+    family = dict(**COUPLE_AGE, nb_enfants_moins_14=2)  # category 4
+    unit = logement()  # T2, 45 m²: fits both households
+    logements, demandes = tables([unit], [demande(1), demande(2, date_depot=date(2026, 5, 1), **family)])
+    assert eligible(candidats(logements, demandes, CAL, parametres=parametres), 0) == [0]  # the family is inactive
+    logements, demandes = tables([unit], [demande(1), demande(2, **family)])
+    with pytest.raises(ParametreManquant, match="zone 3 .*catégorie 4.*LGT1"):
+        candidats(logements, demandes, CAL, parametres=parametres)
 
 
 def test_contingent_prefet():
@@ -246,7 +266,8 @@ def test_effort_rate_and_reste_a_vivre_are_information_only():
             demande(2, revenus_mensuels=100, revenu_fiscal_reference=1200),
             demande(3, revenus_mensuels=0, revenu_fiscal_reference=0),
             demande(4, **COUPLE_AGE, nb_enfants_moins_14=1, revenus_mensuels=3000)]
-    cand, _ = check([logement(loyer=400, charges=50, typologie="T3", pieces=3, surface=60)], apps)
+    unit = logement(loyer=400, charges=50, typologie="T3", pieces=3, surface=60)
+    cand, _ = check([unit], apps, OptionsEligibilite(sous_occupation_max=2))
     assert eligible(cand, 0) == [0, 1, 2, 3]
     assert cand.taux_effort[:3].tolist() == pytest.approx([350 / 1500, 450 / 100, np.inf])
     # UC (presumed modified OECD scale): 1 for one adult, 1.5 + 0.3 for a couple with a child under 14

@@ -68,9 +68,11 @@ def test_every_bad_cell_is_reported_in_french_and_nothing_is_imported(tmp_path):
     assert found[(2, "commune")] == "format invalide, reçu « 6912 »"
     assert found[(3, "financement")].startswith("valeur inconnue ; valeurs possibles : PLAI, PLUS, PLS, PLI")
     assert found[(4, "surface")] == "valeur hors limites (doit être > 0), reçu « -20 »"
-    assert found[(4, "identifiant")] == found[(5, "identifiant")] == "identifiant en double dans le fichier, reçu « LGT3 »"
+    duplicate = "identifiant en double dans le fichier, reçu « LGT3 »"
+    assert found[(4, "identifiant")] == found[(5, "identifiant")] == duplicate
     assert found[(6, "typologie")] == "typologie T3 incohérente avec le nombre de pièces (T3 = 3 pièces), reçu « T3 »"
-    assert found[(7, "typologie")].startswith("typologie T6 incohérente avec le nombre de pièces (T6 = 6 pièces ou plus)")
+    assert found[(7, "typologie")].startswith(
+        "typologie T6 incohérente avec le nombre de pièces (T6 = 6 pièces ou plus)")
     assert not any(line == 8 for line, _ in found)
     assert len(exc.erreurs) == 7 and exc.total == 7
     assert "aucune ligne importée" in str(exc)

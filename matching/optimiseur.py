@@ -139,29 +139,41 @@ def resoudre(inst: Instance) -> Resultat:
     support = _initial_support(inst, v, unit)
     log: list[str] = []
     rounds = 0
+    budget = start + 0.6 * inst.limite_temps_s  # pricing rounds; the MIP gets the rest
     while True:
         rounds += 1
         lp = _Model(inst, v, unit, support, integral=False).solve(inst)
         rc = lp.price_all(inst, v, unit)
-        new = np.flatnonzero((rc > TOLERANCE) & ~support)
+        # the few most promising columns per unit, as in column generation: adding every
+        # positive one at once would rebuild the full model
+        positive = (rc > TOLERANCE) & ~support
+        new = np.flatnonzero(_top_per_unit(rc, unit, positive, 2 * inst.k)) if positive.any() else np.array([], int)
         log.append(f"tour {rounds} : {int(support.sum())} paires, LP {lp.value:.3f}, {len(new)} paires ajoutées")
-        if not len(new) or rounds >= 50:
+        if not len(new) or time.perf_counter() > budget:
             break
         support[new] = True
-    bound = lp.value
-    mip = _Model(inst, v, unit, support, integral=True).solve(inst)
+    # With the duals y, any proposal x is worth at most y·b + Σ rc⁺·x ≤ LP + Σ_units K·max rc⁺:
+    # a valid bound even when pricing was cut short by the time limit.
+    best_rc = np.zeros(inst.n_logements)
+    np.maximum.at(best_rc, unit, np.maximum(np.where(support, 0.0, rc), 0.0))
+    bound = lp.value + inst.k * float(best_rc.sum())
+    remaining = max(inst.limite_temps_s - (time.perf_counter() - start), 1.0)
+    mip = _Model(inst, v, unit, support, integral=True).solve(inst, remaining)
     # Reduced-cost argument: with LP-optimal duals, any proposal x is worth at most
     # bound + Σ rc_p·x_p, so a pair whose rc is below −(bound − mip) cannot be part of a better
     # proposal. Add the others and solve again: the MIP on that support is exact over all pairs.
-    if mip.has_solution and not len(new):
+    if mip.has_solution and not len(new) and bound - mip.value > TOLERANCE * max(1.0, abs(bound)):
         slack = bound - mip.value
         more = np.flatnonzero((rc > -slack - TOLERANCE) & ~support)
         if len(more):
             support[more] = True
             log.append(f"preuve : {len(more)} paires dont le coût réduit n'exclut pas une amélioration ajoutées")
-            mip = _Model(inst, v, unit, support, integral=True).solve(inst)
+            mip = _Model(inst, v, unit, support, integral=True).solve(inst, remaining)
     gap = abs(bound - mip.value) / max(abs(bound), 1e-9) if mip.has_solution else float("inf")
-    status = mip.status if len(new) == 0 else "realisable"
+    if mip.status == "optimal" and len(new):  # optimal on the support, not proven over all pairs
+        status = "realisable"
+    else:
+        status = mip.status
     return _result(inst, v, unit, support, mip, status, bound, gap, rounds, time.perf_counter() - start, log)
 
 
@@ -335,7 +347,7 @@ class _Model:
         self.cost = np.concatenate(objective)
         self.var_hi = np.r_[np.ones(n_p * (2 if alt else 1)), np.full(n_var - n_p * (2 if alt else 1), np.inf)]
 
-    def solve(self, inst: Instance) -> _Solution:
+    def solve(self, inst: Instance, limite: float | None = None) -> _Solution:
         if self.n_var == 0:  # nothing to choose: feasible iff every row accepts zero
             ok = bool(np.all(self.row_lo <= TOLERANCE) and np.all(self.row_hi >= -TOLERANCE))
             return _Solution(0.0 if ok else float("-inf"), "optimal" if ok else "infaisable", ok,
@@ -356,7 +368,7 @@ class _Model:
             solver.set_solver_specific_parameters(
                 f"output_flag=false\nthreads=1\nrandom_seed={inst.graine}\nmip_rel_gap=1e-10\nmip_abs_gap=1e-6"
             )
-        solver.set_time_limit_in_seconds(inst.limite_temps_s)
+        solver.set_time_limit_in_seconds(limite or inst.limite_temps_s)
         status = solver.solve(model)
         helper = solver._Solver__solve_helper  # vectorized values and duals
         has = helper.has_solution()
@@ -364,6 +376,7 @@ class _Model:
             mb.SolveStatus.OPTIMAL: "optimal",
             mb.SolveStatus.FEASIBLE: "temps_depasse",
             mb.SolveStatus.INFEASIBLE: "infaisable",
+            mb.SolveStatus.NOT_SOLVED: "temps_depasse",
         }
         x = np.asarray(helper.variable_values()) if has else np.zeros(self.n_var)
         duals = np.asarray(helper.dual_values()) if has and not self.integral else np.zeros(self.n_row)

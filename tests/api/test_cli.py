@@ -112,3 +112,36 @@ def test_publie_html(tmp_path, capsys):
     assert main(["publie", "toulouse_metropole", "--sortie", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "+50 points" in page
+
+
+def test_genere_then_propose_end_to_end(tmp_path, capsys):
+    import json
+
+    assert main(["genere", "--demandes", "1500", "--logements", "25", "--graine", "5", "--sortie", str(tmp_path)]) == 0
+    policy = tmp_path / "politique.yaml"
+    text = open("rules/politiques/defaut.yaml", encoding="utf-8").read()
+    policy.write_text(text.replace("plafond_inconnu: erreur", "plafond_inconnu: ecarter_logement"), encoding="utf-8")
+    out = tmp_path / "cal"
+    args = ["propose", str(tmp_path / "demandes.csv"), str(tmp_path / "logements.csv"), "--grille", "exemple_complet",
+            "--politique", str(policy), "--date", "2026-03-01", "--sortie", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "CAL du 2026-03-01" in printed and "Propositions :" in printed
+    data = json.loads((out / "propositions.json").read_text(encoding="utf-8"))
+    assert data["resolution"]["statut"] == "optimal"
+    numbers = [c["numero_unique"] for u in data["logements"] for c in u["candidats"]]
+    assert len(numbers) == len(set(numbers))
+    sheet = (out / "feuille_cal.md").read_text(encoding="utf-8")
+    assert sheet.startswith("# Préparation de la CAL du 01/03/2026")
+    first = (out / "propositions.json").read_bytes()
+    assert main(args) == 0  # same input, same output (timings aside)
+    again = json.loads((out / "propositions.json").read_text(encoding="utf-8"))
+    data["resolution"].pop("secondes"), again["resolution"].pop("secondes")
+    assert data == again and first
+
+
+def test_propose_stops_on_an_unknown_ceiling_by_default(tmp_path, capsys):
+    assert main(["genere", "--demandes", "300", "--logements", "40", "--graine", "5", "--sortie", str(tmp_path)]) == 0
+    assert main(["propose", str(tmp_path / "demandes.csv"), str(tmp_path / "logements.csv"), "--grille",
+                 "exemple_complet", "--date", "2026-03-01", "--sortie", str(tmp_path / "cal")]) == 1
+    assert "plafond de ressources PLAI" in capsys.readouterr().err

@@ -197,14 +197,17 @@ def resume_propositions(data: dict) -> str:
     r = data["resolution"]
     units = data["logements"]
     filled = sum(len(u["candidats"]) for u in units)
+    def fr(x: float, digits: int = 1) -> str:
+        return f"{x:.{digits}f}".replace(".", ",")
+
     lines = [
         f"CAL du {data['date_cal']} : {len(units)} logements, {filled} candidatures proposées "
         f"(glouton : {data['comparaison_glouton']['places_pourvues_glouton']}).",
-        f"Résolution : {r['statut']}, objectif {r['objectif']:.1f}, borne {r['borne']:.1f}, "
-        f"écart {r['ecart_relatif'] * 100:.3f} %, {r['secondes']} s.".replace(".", ",", 0),
+        f"Résolution : {r['statut']}, objectif {fr(r['objectif'])}, borne {fr(r['borne'])}, "
+        f"écart {fr(r['ecart_relatif'] * 100, 3)} %, {fr(r['secondes'], 2)} s.",
     ]
     for x in data["objectifs"]:
-        share = "—" if x["part_annee"] is None else f"{x['part_annee'] * 100:.1f} %"
+        share = "—" if x["part_annee"] is None else f"{fr(x['part_annee'] * 100)} %"
         state = "atteint" if x["atteint"] else f"manque {x['manque']}"
         lines.append(f"  {x['libelle']} [{x['groupe']}] : {share} pour {x['cible'] * 100:.0f} % visés — {state}")
     if data["logements_incomplets"]:

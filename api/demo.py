@@ -16,6 +16,7 @@ from rules.publication import publier_html, publier_markdown
 from simulation.territoire import ecrire_territoire
 
 GRILLE = Path(__file__).resolve().parent.parent / "rules" / "grilles" / "exemple_complet.yaml"
+POLITIQUE = Path(__file__).resolve().parent.parent / "rules" / "politiques" / "defaut.yaml"
 
 
 def demo(dossier: Path, n_demandes: int, graine: int, jour: date) -> int:
@@ -48,4 +49,30 @@ def demo(dossier: Path, n_demandes: int, graine: int, jour: date) -> int:
     first = int(np.flatnonzero(cot.rang == 1)[0])
     print("4. Explication de la demande classée première :")
     print(expliquer(cot, str(cot.numero_unique.iloc[first])).texte())
+    print()
+    _cal(dossier, paths, table, cot, jour)
     return 0
+
+
+def _cal(dossier: Path, paths: dict, table, cot, jour: date) -> None:
+    """A CAL batch on the first 40 vacant units, with the default (legal) policy."""
+    import json
+
+    from api.cli import resume_propositions
+    from matching.feuille_cal import donnees, en_markdown
+    from matching.logement import lire_logements
+    from matching.propositions import proposer
+    from rules.politique import charger_politique
+
+    text = (POLITIQUE).read_text(encoding="utf-8")
+    # PLAI ceilings for 2026 are not in rules/parametres yet: set those units aside, and say so
+    politique = charger_politique(POLITIQUE, texte=text.replace("plafond_inconnu: erreur",
+                                                                "plafond_inconnu: ecarter_logement"))
+    units = lire_logements(paths["logements"]).head(40)
+    print("5. CAL : propositions pour 40 logements vacants (politique par défaut, art. L.441-1)")
+    lot = proposer(units, table, cot, politique, jour)
+    data = donnees(lot)
+    (dossier / "propositions.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (dossier / "feuille_cal.md").write_text(en_markdown(lot, data), encoding="utf-8")
+    print(resume_propositions(data))
+    print(f"   feuille de CAL : {dossier / 'feuille_cal.md'}")

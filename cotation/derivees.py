@@ -86,14 +86,18 @@ def mois_entre(debut: np.ndarray, fin: np.datetime64 | np.ndarray) -> np.ndarray
     2024-01-15 -> 2024-02-14 is 0 month, -> 2024-02-15 is 1 month; 2024-01-31 -> 2024-02-29 is 0.
     """
     debut = np.asarray(debut, dtype="datetime64[D]")
-    fin = np.broadcast_to(np.asarray(fin, dtype="datetime64[D]"), debut.shape)
-    m1, m2 = debut.astype("datetime64[M]"), fin.astype("datetime64[M]")
-    d1 = (debut - m1.astype("datetime64[D]")).astype(np.int64)
-    d2 = (fin - m2.astype("datetime64[D]")).astype(np.int64)
-    months = (m2 - m1).astype(np.int64) - (d2 < d1)
-    out = months.astype(np.float64)
+    fin = np.asarray(fin, dtype="datetime64[D]")
+    m1, d1 = _month_and_day(debut)
+    m2, d2 = _month_and_day(fin)  # usually the scalar reference date: converted once
+    out = (m2 - m1 - (d2 < d1)).astype(np.float64)
     out[np.isnat(debut) | np.isnat(fin)] = np.nan
     return out
+
+
+def _month_and_day(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Months since 1970-01 and day of month (0-based) of each date."""
+    months = days.astype("datetime64[M]")
+    return months.view(np.int64), (days - months).view(np.int64)
 
 
 def ajouter_mois(jour: date, mois: int) -> date:

@@ -291,18 +291,32 @@ def evaluer(
 
 def classer(score: np.ndarray, table: pd.DataFrame, ranked: np.ndarray, departage: list[str]) -> np.ndarray:
     """Rank 1..m among `ranked` rows by decreasing score then the tie-break keys; 0 elsewhere."""
-    keys = []
-    for key in reversed(departage):  # np.lexsort: last key is primary
+    ties = []
+    for key in departage:
         if key == "numero_unique":
-            keys.append(_string_order(table["numero_unique"]))
+            ties.append(_string_order(table["numero_unique"]))
         elif key == "anciennete":
-            keys.append(table["date_depot"].to_numpy(dtype="datetime64[D]").astype(np.int64))
-    keys.append(np.where(ranked, -score, np.inf))  # unranked rows last
-    order = np.lexsort(keys)
+            ties.append(table["date_depot"].to_numpy(dtype="datetime64[D]").astype(np.int64))
+    primary = np.where(ranked, -score, np.inf)  # unranked rows last
+    order = np.lexsort((*reversed(_fold(ties)), primary))  # np.lexsort: last key is primary
     rank = np.zeros(len(score), dtype=np.int64)
     m = int(ranked.sum())
     rank[order[:m]] = np.arange(1, m + 1)
     return rank
+
+
+def _fold(keys: list[np.ndarray]) -> list[np.ndarray]:
+    """Merge integer sort keys into one int64 when their ranges fit (fewer keys, faster sort)."""
+    if len(keys) < 2 or not len(keys[0]):
+        return keys
+    shifted = [k - k.min() for k in keys]
+    bits = [int(k.max()).bit_length() for k in shifted]
+    if sum(bits) > 62:
+        return keys
+    folded = np.zeros(len(keys[0]), dtype=np.int64)
+    for k, b in zip(shifted, bits, strict=True):
+        folded = (folded << b) | k
+    return [folded]
 
 
 def _string_order(values: pd.Series) -> np.ndarray:

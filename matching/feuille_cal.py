@@ -167,7 +167,8 @@ def en_markdown(lot: Lot, data: dict[str, Any] | None = None) -> str:
         "",
         f"Grille : {d['grille']}. Politique : {d['politique']}.",
         f"Résolution : {STATUTS.get(r['statut'], r['statut'])} ; écart à la borne {_pct(r['ecart_relatif'])} ; "
-        f"{r['paires_eligibles']} paires éligibles, {r['paires_dans_le_modele']} dans le modèle ; {r['secondes']} s.",
+        f"{r['paires_eligibles']} paires éligibles, {r['paires_dans_le_modele']} dans le modèle ; "
+        f"{nombre(round(r['secondes'], 2))} s.",
         "",
         "> La cotation et ces propositions sont une aide à la décision : la commission d'attribution "
         "examine les candidatures et décide (art. R.441-3 CCH).",
@@ -179,7 +180,8 @@ def en_markdown(lot: Lot, data: dict[str, Any] | None = None) -> str:
     ]
     for x in d["objectifs"]:
         share = "—" if x["part_annee"] is None else _pct(x["part_annee"])
-        out.append(f"| {x['libelle']} | {x['groupe']} | {_pct(x['cible'])} | {x['public_lot']} / {x['attributions_lot']} "
+        batch = f"{x['public_lot']} / {x['attributions_lot']}"
+        out.append(f"| {x['libelle']} | {x['groupe']} | {_pct(x['cible'])} | {batch} "
                    f"| {share} | {x['manque']} | {x['explication']} |")
     out += ["", "## Logements", ""]
     for unit in d["logements"]:
@@ -197,7 +199,8 @@ def en_markdown(lot: Lot, data: dict[str, Any] | None = None) -> str:
             for c in unit["candidats"]:
                 e = c["eligibilite"]
                 out.append(
-                    f"| {c['rang']} | {c['numero_unique']} | {nombre(c['score'])} | {'<br>'.join(c['criteres_principaux'])} "
+                    f"| {c['rang']} | {c['numero_unique']} | {nombre(c['score'])} "
+                    f"| {'<br>'.join(c['criteres_principaux'])} "
                     f"| {_euros(e['revenu'])} / {_euros(e['plafond'])} | {e['personnes']} pers. / "
                     f"{nombre(e['surface'])} m² (min. {nombre(e['surface_minimale'])}) | {_pct(c['taux_effort'])} "
                     f"| {', '.join(c['compte_pour']) or '—'} |"

@@ -30,7 +30,8 @@ def territoire():
 def politique_ecartant():
     """The default policy, setting aside units whose ceiling is unknown (PLAI 2026)."""
     text = open("rules/politiques/defaut.yaml", encoding="utf-8").read()
-    return charger_politique("defaut.yaml", texte=text.replace("plafond_inconnu: erreur", "plafond_inconnu: ecarter_logement"))
+    text = text.replace("plafond_inconnu: erreur", "plafond_inconnu: ecarter_logement")
+    return charger_politique("defaut.yaml", texte=text)
 
 
 @pytest.fixture(scope="module")

@@ -31,14 +31,15 @@ class ErreurLigne:
     ligne: int | None
     colonne: str | None
     message: str
-    numero_unique: str | None = None
+    numero_unique: str | None = None  # the row's key: registration number, or unit identifier
+    entite: str = "demande"
 
     def __str__(self) -> str:
         where = []
         if self.ligne is not None:
             where.append(f"ligne {self.ligne}")
         if self.numero_unique:
-            where.append(f"demande {self.numero_unique}")
+            where.append(f"{self.entite} {self.numero_unique}")
         if self.colonne:
             where.append(f"colonne « {self.colonne} »")
         return f"{', '.join(where)} : {self.message}" if where else self.message
@@ -169,10 +170,11 @@ def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
 class _Errors:
     """Collects errors as vectors (row mask + message) and renders them once."""
 
-    def __init__(self, raw: pd.DataFrame, first_line: int):
+    def __init__(self, raw: pd.DataFrame, first_line: int, cle: str = "numero_unique", entite: str = "demande"):
         self.rows = np.arange(len(raw)) + first_line
-        ids = raw["numero_unique"] if "numero_unique" in raw else pd.Series([""] * len(raw))
+        ids = raw[cle] if cle in raw else pd.Series([""] * len(raw))
         self.ids = ids.to_numpy(dtype=object)
+        self.entite = entite
         self.items: list[tuple[int, int | None, str | None, str]] = []  # (sort, line, column, msg)
         self.total = 0
 
@@ -191,17 +193,14 @@ class _Errors:
         if self.total:
             self.items.sort(key=lambda t: (t[0], t[2] or ""))
             errors = [
-                ErreurLigne(line, col, msg, self.ids[i] or None if i >= 0 else None)
+                ErreurLigne(line, col, msg, self.ids[i] or None if i >= 0 else None, self.entite)
                 for i, line, col, msg in self.items
             ]
             raise ErreurDonnees(fichier, errors, self.total)
 
 
-def typer_demandes(raw: pd.DataFrame, fichier: str = "demandes", premiere_ligne: int = 2) -> pd.DataFrame:
-    """Validate a frame of strings and return the typed application table."""
-    raw = raw.reset_index(drop=True)
-    errors = _Errors(raw, premiere_ligne)
-    spec = colonnes_demande()
+def parser_colonnes(raw: pd.DataFrame, spec, errors: _Errors, fichier: str) -> dict[str, Any]:
+    """Check the header (unknown and missing columns), then parse every column as a vector."""
     known = {c.nom for c in spec}
     for name in raw.columns:
         if name not in known:
@@ -213,12 +212,19 @@ def typer_demandes(raw: pd.DataFrame, fichier: str = "demandes", premiere_ligne:
             errors.file("colonne obligatoire manquante", col.nom)
     if errors.total:
         errors.raise_if_any(fichier)
-
     n = len(raw)
     out: dict[str, Any] = {}
     for col in spec:
         text = raw[col.nom].astype(str) if col.nom in raw.columns else pd.Series([""] * n, dtype=object)
         out.update(_parse(col, text, errors))
+    return out
+
+
+def typer_demandes(raw: pd.DataFrame, fichier: str = "demandes", premiere_ligne: int = 2) -> pd.DataFrame:
+    """Validate a frame of strings and return the typed application table."""
+    raw = raw.reset_index(drop=True)
+    errors = _Errors(raw, premiere_ligne)
+    out = parser_colonnes(raw, colonnes_demande(), errors, fichier)
     _check_rows(out, raw, errors)
     errors.raise_if_any(fichier)
     table = pd.DataFrame(out, columns=colonnes_table())

@@ -18,7 +18,6 @@ Decisions (documented here because no national text fixes them):
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import date
 from pathlib import Path
@@ -29,13 +28,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cotation.derivees import DEPARTEMENTS_ILE_DE_FRANCE
-from cotation.table import ErreurDonnees, ErreurLigne, _Errors, _parse, en_texte, lire_brut, spec_depuis_modele
+from cotation.table import _Errors, en_texte, lire_brut, parser_colonnes, spec_depuis_modele
 from rules.vocabulaire import TYPOLOGIES
 
 __all__ = [
     "COMMUNES_LIMITROPHES_PARIS",
     "CommuneHorsZone",
-    "ErreurLigneLogement",
     "FINANCEMENTS",
     "Logement",
     "RESERVATAIRES",
@@ -239,42 +237,6 @@ def colonnes_logement() -> list[str]:
     return list(Logement.model_fields)
 
 
-class ErreurLigneLogement(ErreurLigne):
-    """An error located by line, column and unit identifier (kept in `numero_unique`)."""
-
-    @property
-    def identifiant(self) -> str | None:
-        return self.numero_unique
-
-    def __str__(self) -> str:
-        where = []
-        if self.ligne is not None:
-            where.append(f"ligne {self.ligne}")
-        if self.numero_unique:
-            where.append(f"logement {self.numero_unique}")
-        if self.colonne:
-            where.append(f"colonne « {self.colonne} »")
-        return f"{', '.join(where)} : {self.message}" if where else self.message
-
-
-class _ErreursLogements(_Errors):
-    """cotation.table._Errors, keyed by the unit identifier instead of the application number."""
-
-    def __init__(self, raw: pd.DataFrame, first_line: int):
-        super().__init__(raw, first_line)
-        ids = raw["identifiant"] if "identifiant" in raw else pd.Series([""] * len(raw))
-        self.ids = ids.to_numpy(dtype=object)
-
-    def raise_if_any(self, fichier: str) -> None:
-        if self.total:
-            self.items.sort(key=lambda t: (t[0], t[2] or ""))
-            errors = [
-                ErreurLigneLogement(line, col, msg, (self.ids[i] or None) if i >= 0 else None)
-                for i, line, col, msg in self.items
-            ]
-            raise ErreurDonnees(fichier, errors, self.total)
-
-
 def lire_logements(chemin: str | Path, separateur: str = ",") -> pd.DataFrame:
     """Read a CSV or Parquet file of units, validated, or raise ErreurDonnees (nothing imported)."""
     chemin = Path(chemin)
@@ -285,25 +247,8 @@ def lire_logements(chemin: str | Path, separateur: str = ",") -> pd.DataFrame:
 def typer_logements(raw: pd.DataFrame, fichier: str = "logements", premiere_ligne: int = 2) -> pd.DataFrame:
     """Validate a frame of strings and return the typed unit table (zone filled from the commune)."""
     raw = raw.reset_index(drop=True)
-    errors = _ErreursLogements(raw, premiere_ligne)
-    spec = spec_depuis_modele(Logement)
-    known = {c.nom for c in spec}
-    for name in raw.columns:
-        if name not in known:
-            close = difflib.get_close_matches(str(name), sorted(known), n=1, cutoff=0.7)
-            hint = f" (vouliez-vous dire « {close[0]} » ?)" if close else ""
-            errors.file(f"colonne inconnue{hint}", str(name))
-    for col in spec:
-        if col.obligatoire and col.nom not in raw.columns:
-            errors.file("colonne obligatoire manquante", col.nom)
-    if errors.total:
-        errors.raise_if_any(fichier)
-
-    n = len(raw)
-    out: dict[str, Any] = {}
-    for col in spec:
-        text = raw[col.nom].astype(str) if col.nom in raw.columns else pd.Series([""] * n, dtype=object)
-        out.update(_parse(col, text, errors))
+    errors = _Errors(raw, premiere_ligne, cle="identifiant", entite="logement")
+    out = parser_colonnes(raw, spec_depuis_modele(Logement), errors, fichier)
     ids = pd.Series(out["identifiant"], dtype=object)
     dup = ids.duplicated(keep=False).to_numpy() & (ids != "").to_numpy()
     errors.cells(dup, "identifiant", "identifiant en double dans le fichier", ids)

@@ -26,14 +26,16 @@ bound. Built from arrays only; no Python loop over pairs.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
-import scipy.sparse as sp
-from ortools.linear_solver.python import model_builder as mb
 
 TOLERANCE = 1e-6
+MIP_GAP = 1e-10
 TIE_BREAK = 1e-3
 
 
@@ -78,6 +80,7 @@ class Instance:
     graine: int = 0
     largeur: int = 30  # initial support: best pairs per unit, and per public
     une_fois: bool = True  # a household is proposed at most once; if False, titular at most once
+    ecart_cible: float = 0.0  # stop once the proven relative gap is at most this (0: prove optimality)
     ajustement: np.ndarray | None = None  # per pair, added to its value (e.g. an effort-rate preference)
 
     @property
@@ -136,55 +139,110 @@ def resoudre(inst: Instance) -> Resultat:
     start = time.perf_counter()
     v = valeurs(inst)
     unit = inst.unite
-    support = _initial_support(inst, v, unit)
+    master = _Master(inst, v, unit)
+    master.add(np.flatnonzero(_initial_support(inst, v, unit)))
     log: list[str] = []
     rounds = 0
-    budget = start + 0.6 * inst.limite_temps_s  # pricing rounds; the MIP gets the rest
+    budget = start + 0.5 * inst.limite_temps_s  # pricing rounds; the MIP gets the rest
     while True:
         rounds += 1
-        lp = _Model(inst, v, unit, support, integral=False).solve(inst)
-        rc = lp.price_all(inst, v, unit)
-        # the few most promising columns per unit, as in column generation: adding every
-        # positive one at once would rebuild the full model
-        positive = (rc > TOLERANCE) & ~support
+        value = master.solve_lp()
+        if getattr(master, "lp_infeasible", False) or (master.n_cols == 0 and not master.feasible_empty):
+            # no proposal meets the hard rows, whatever the pairs: the diagnosis says which
+            log.append("infaisable : un objectif ou une règle dure ne peut être tenu")
+            empty = _MipSolution(float("-inf"), "infaisable", False, np.zeros(master.n_cols))
+            return _result(inst, v, unit, master, empty, "infaisable", float("inf"), float("inf"), rounds,
+                           time.perf_counter() - start, log)
+        rc = master.price_all()
+        # the few most promising columns per unit, as in column generation
+        positive = (rc > TOLERANCE) & ~master.in_model
         new = np.flatnonzero(_top_per_unit(rc, unit, positive, 2 * inst.k)) if positive.any() else np.array([], int)
-        log.append(f"tour {rounds} : {int(support.sum())} paires, LP {lp.value:.3f}, {len(new)} paires ajoutées")
+        log.append(f"tour {rounds} : {int(master.in_model.sum())} paires, LP {value:.3f}, {len(new)} paires ajoutées "
+                   f"({time.perf_counter() - start:.1f} s)")
         if not len(new) or time.perf_counter() > budget:
             break
-        support[new] = True
-    # With the duals y, any proposal x is worth at most y·b + Σ rc⁺·x ≤ LP + Σ_units K·max rc⁺:
-    # a valid bound even when pricing was cut short by the time limit.
+        master.add(new)
+    # With the LP duals y, any proposal x is worth at most y·b + Σ rc⁺·x ≤ LP + Σ_units K·max rc⁺:
+    # a valid bound over all pairs, equal to the LP value once no pair prices positive.
     best_rc = np.zeros(inst.n_logements)
-    np.maximum.at(best_rc, unit, np.maximum(np.where(support, 0.0, rc), 0.0))
-    bound = lp.value + inst.k * float(best_rc.sum())
-    remaining = max(inst.limite_temps_s - (time.perf_counter() - start), 1.0)
-    mip = _Model(inst, v, unit, support, integral=True).solve(inst, remaining)
-    # Reduced-cost argument: with LP-optimal duals, any proposal x is worth at most
-    # bound + Σ rc_p·x_p, so a pair whose rc is below −(bound − mip) cannot be part of a better
-    # proposal. Add the others and solve again: the MIP on that support is exact over all pairs.
-    if mip.has_solution and not len(new) and bound - mip.value > TOLERANCE * max(1.0, abs(bound)):
-        slack = bound - mip.value
-        more = np.flatnonzero((rc > -slack - TOLERANCE) & ~support)
-        if len(more):
-            support[more] = True
-            log.append(f"preuve : {len(more)} paires dont le coût réduit n'exclut pas une amélioration ajoutées")
-            mip = _Model(inst, v, unit, support, integral=True).solve(inst, remaining)
-    gap = abs(bound - mip.value) / max(abs(bound), 1e-9) if mip.has_solution else float("inf")
-    if mip.status == "optimal" and len(new):  # optimal on the support, not proven over all pairs
-        status = "realisable"
+    np.maximum.at(best_rc, unit, np.maximum(np.where(master.in_model, 0.0, rc), 0.0))
+    bound = value + inst.k * float(best_rc.sum())
+    remaining = max(inst.limite_temps_s - (time.perf_counter() - start), 0.2 * inst.limite_temps_s)
+    if not len(new) and master.lp_is_integral():
+        # the LP optimum over all pairs is a proposal: optimal, nothing left to branch on
+        mip = _MipSolution(value, "optimal", True, master.lp_x)
+        log.append("relaxation entière : la solution du LP est la proposition optimale")
+    elif len(new):  # pricing cut short by the time limit: best proposal on the model as it stands
+        mip = master.solve_mip(remaining)
     else:
-        status = mip.status
-    return _result(inst, v, unit, support, mip, status, bound, gap, rounds, time.perf_counter() - start, log)
+        # Dive: keep the LP's integral choices and branch on its fractional ones (fast, near the
+        # bound). Then reduced-cost fixing: a pair whose reduced cost is below dive − bound is in
+        # no better proposal; the MIP on the pairs left gets the remaining time, and the best of
+        # the two is kept. The gap to the bound over all pairs is what is proven.
+        mip = master.dive(remaining / 3)
+        good_enough = mip.has_solution and (bound - mip.value) <= inst.ecart_cible * max(1.0, abs(bound))
+        if good_enough and not _closes(bound, mip.value):
+            log.append(f"plongée : {mip.value:.3f}, écart prouvé sous la cible de {inst.ecart_cible:.2e}")
+            mip = _MipSolution(mip.value, "realisable", True, mip.x)
+        elif mip.has_solution and bound - mip.value > TOLERANCE * max(1.0, abs(bound)):
+            threshold = mip.value - bound - TOLERANCE
+            fixed = master.fix_below(threshold)
+            outside = np.flatnonzero((rc > threshold) & ~master.in_model)
+            complete = len(outside) <= 4 * int(master.in_model.sum())  # else the MIP would not fit
+            if complete:
+                master.add(outside)
+            log.append(f"plongée : {mip.value:.3f} ; {fixed} colonnes fixées à 0 par leurs coûts réduits, "
+                       f"{len(outside)} paires hors modèle compatibles avec une amélioration"
+                       + ("" if complete else " (trop nombreuses : non ajoutées, écart prouvé seulement)"))
+            remaining = max(inst.limite_temps_s - (time.perf_counter() - start), 0.1 * inst.limite_temps_s)
+            exact = master.solve_mip(remaining)
+            if exact.has_solution and exact.value > mip.value:
+                mip = exact
+            proven = (exact.status == "optimal" and complete) or _closes(bound, mip.value)
+            mip = _MipSolution(mip.value, "optimal" if proven else ("realisable" if mip.has_solution else exact.status),
+                               mip.has_solution, mip.x)
+    gap = abs(bound - mip.value) / max(abs(bound), 1e-9) if mip.has_solution else float("inf")
+    status = mip.status
+    if status == "optimal" and len(new):  # optimal on the model, not proven over all pairs
+        status = "realisable"
+    return _result(inst, v, unit, master, mip, status, bound, gap, rounds, time.perf_counter() - start, log)
+
+
+def _closes(bound: float, value: float) -> bool:
+    """The proposal reaches the bound over all pairs (up to solver tolerance): proven optimal."""
+    return bound - value <= 1e-9 * max(1.0, abs(bound)) + TOLERANCE
 
 
 def _initial_support(inst: Instance, v: np.ndarray, unit: np.ndarray) -> np.ndarray:
-    """Each unit's best pairs overall, and its best pairs of every public in the policy."""
-    keep = np.zeros(len(v), dtype=bool)
+    """Each unit's best pairs overall and of every public in the policy, and the greedy's pairs.
+
+    Scores are global, so every unit's best pairs are the same few households; the greedy
+    proposal (each unit in turn takes the best households left) adds, for every unit, pairs from
+    the tier of households it can actually get, which saves most pricing rounds.
+    """
+    keep = _greedy_pairs(inst, v, unit)
     publics = [None] + [o.public for o in inst.objectifs] + [r.public for r in inst.regles]
     publics += [~o.public for o in inst.objectifs]
     for public in publics:
         mask = np.ones(len(v), dtype=bool) if public is None else public[inst.demande]
         keep |= _top_per_unit(v, unit, mask, inst.largeur)
+    return keep
+
+
+def _greedy_pairs(inst: Instance, v: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """Pairs of the greedy proposal, and of a greedy run restricted to each public of the policy."""
+    keep = np.zeros(len(v), dtype=bool)
+    order = np.lexsort((-v, unit))  # pairs by unit, best first
+    apps = inst.demande[order]
+    publics = [None] + [o.public for o in inst.objectifs] + [r.public for r in inst.regles]
+    for public in publics:
+        taken = np.zeros(len(inst.score), dtype=bool)
+        allowed = np.ones(len(order), dtype=bool) if public is None else public[apps]
+        for u in range(inst.n_logements):
+            lo, hi = inst.debut[u], inst.debut[u + 1]
+            free = np.flatnonzero(~taken[apps[lo:hi]] & allowed[lo:hi])[: inst.k] + lo
+            taken[apps[free]] = True
+            keep[order[free]] = True
     return keep
 
 
@@ -203,210 +261,359 @@ def _top_per_unit(v: np.ndarray, unit: np.ndarray, mask: np.ndarray, k: int) -> 
 
 
 @dataclass
-class _Solution:
+class _MipSolution:
     value: float
     status: str
     has_solution: bool
-    x: np.ndarray  # variable values
-    duals: np.ndarray
-    layout: _Model
-    best_bound: float
-
-    def price_all(self, inst: Instance, v: np.ndarray, unit: np.ndarray) -> np.ndarray:
-        """Best reduced cost of each eligible pair (titular or alternate), from the LP duals."""
-        m = self.layout
-        y = self.duals
-        a = inst.demande
-        app_dual = np.zeros(len(inst.score))
-        app_dual[m.apps] = y[m.row_app]
-        rc_t = inst.poids[0] * v + bonus_titulaire(inst) - y[m.row_titular][unit] - app_dual[a]
-        alt_app_dual = app_dual[a] if inst.une_fois else 0.0
-        rc_a = inst.poids[1] * v - y[m.row_alternate][unit] - alt_app_dual if inst.k > 1 else np.full(len(v), -np.inf)
-        if inst.k > 1:
-            rc_t += (inst.k - 1) * y[m.row_alternate][unit]
-        for o, rows in zip(inst.objectifs, m.row_objective, strict=True):
-            g = o.groupe[unit]
-            counted = g >= 0
-            coef = np.where(o.public[a], 1.0 - o.cible, -o.cible)
-            rc_t[counted] -= coef[counted] * y[rows][g[counted]]
-        for r, rows in zip(inst.regles, m.row_rule, strict=True):
-            row_of_unit = np.full(inst.n_logements, -1)
-            row_of_unit[m.rule_units[r.id]] = rows
-            hit = (row_of_unit[unit] >= 0) & r.public[a]
-            bonus = np.zeros(len(v))
-            bonus[hit] = y[row_of_unit[unit][hit]]
-            rc_t -= bonus
-            rc_a -= bonus
-        return np.maximum(rc_t, rc_a)
+    x: np.ndarray
 
 
-class _Model:
-    """The LP or MIP on a support, assembled as one sparse matrix."""
+def _highs() -> highspy.Highs:
+    """A silent, single-threaded HiGHS (its banner, printed once on stdout, is swallowed)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    return h
 
-    def __init__(self, inst: Instance, v: np.ndarray, unit: np.ndarray, support: np.ndarray, integral: bool):
-        self.pairs = np.flatnonzero(support)
-        self.integral = integral
-        n_units, k = inst.n_logements, inst.k
-        pu, pa = unit[self.pairs], inst.demande[self.pairs]
-        n_p = len(self.pairs)
-        alt = k > 1
-        # variables: t (n_p), a (n_p if alt), then slacks
-        self.t = np.arange(n_p)
-        self.a = np.arange(n_p, 2 * n_p) if alt else np.array([], dtype=int)
-        n_var = n_p * (2 if alt else 1)
-        rows, cols, vals, lo, hi = [], [], [], [], []
-        titular_value = inst.poids[0] * v[self.pairs] + bonus_titulaire(inst)
-        objective = [titular_value] + ([inst.poids[1] * v[self.pairs]] if alt else [])
 
-        def add_rows(r, c, x):
-            rows.append(r)
-            cols.append(c)
-            vals.append(np.asarray(x, dtype=float))
+class _Master:
+    """The restricted model in HiGHS: all rows from the start, pair columns added as priced.
 
-        n_row = 0
-        self.row_titular = np.arange(n_units) + n_row
-        add_rows(self.row_titular[pu], self.t, np.ones(n_p))
-        lo.append(np.full(n_units, -np.inf))
-        hi.append(np.ones(n_units))
-        n_row += n_units
-        if alt:
-            self.row_alternate = np.arange(n_units) + n_row
-            add_rows(self.row_alternate[pu], self.a, np.ones(n_p))
-            add_rows(self.row_alternate[pu], self.t, np.full(n_p, -(k - 1.0)))
-            lo.append(np.full(n_units, -np.inf))
-            hi.append(np.zeros(n_units))
-            n_row += n_units
-        else:
-            self.row_alternate = np.zeros(n_units, dtype=int)
-        self.apps, app_index = np.unique(pa, return_inverse=True)
-        self.row_app = np.arange(len(self.apps)) + n_row
-        add_rows(self.row_app[app_index], self.t, np.ones(n_p))
-        if alt and inst.une_fois:
-            add_rows(self.row_app[app_index], self.a, np.ones(n_p))
-        lo.append(np.full(len(self.apps), -np.inf))
-        hi.append(np.ones(len(self.apps)))
-        n_row += len(self.apps)
-        if alt and not inst.une_fois:  # a household is never titular and alternate of one unit
-            pair_rows = np.arange(n_p) + n_row
-            add_rows(pair_rows, self.t, np.ones(n_p))
-            add_rows(pair_rows, self.a, np.ones(n_p))
-            lo.append(np.full(n_p, -np.inf))
-            hi.append(np.ones(n_p))
-            n_row += n_p
+    Rows: per unit a titular row (≤ 1) and an alternate row (Σa − (K−1)Σt ≤ 0); per application
+    a row (≤ 1); per objective group a ratio row (≥ need); per unit of a rule a count row
+    (≥ need). Columns: soft slacks, then t and a for every pair in the model. Adding columns
+    keeps the basis, so each pricing round re-solves from the previous optimum.
+    """
 
-        self.row_objective, self.slack_objective = [], []
+    def __init__(self, inst: Instance, v: np.ndarray, unit: np.ndarray):
+        self.inst, self.v, self.unit = inst, v, unit
+        self.h = _highs()
+        self.h.setOptionValue("random_seed", int(inst.graine))
+        self.in_model = np.zeros(len(v), dtype=bool)
+        self.bonus = bonus_titulaire(inst)
+        n_units, n_apps = inst.n_logements, len(inst.score)
+        lo, hi = [], []
+        offset = 0
+
+        def rows(lower, upper):
+            nonlocal offset
+            lo.append(np.asarray(lower, float))
+            hi.append(np.asarray(upper, float))
+            first = offset
+            offset += len(lo[-1])
+            return np.arange(first, offset)
+
+        inf = highspy.kHighsInf
+        self.row_t = rows(np.full(n_units, -inf), np.ones(n_units))
+        self.row_a = rows(np.full(n_units, -inf), np.zeros(n_units)) if inst.k > 1 else None
+        self.row_app = rows(np.full(n_apps, -inf), np.ones(n_apps))
+        self.row_obj = []
         for o in inst.objectifs:
-            groups = len(o.realise)
-            rows_o = np.arange(groups) + n_row
-            g = o.groupe[pu]
-            counted = g >= 0
-            coef = np.where(o.public[pa], 1.0 - o.cible, -o.cible)
-            add_rows(rows_o[g[counted]], self.t[counted], coef[counted])
             need = o.cible * o.realise[:, 0] - o.realise[:, 1]
-            lo.append(need)
-            hi.append(np.full(groups, np.inf))
-            slacks = np.arange(groups) + n_var if not o.dure else np.array([], dtype=int)
-            if not o.dure:
-                add_rows(rows_o, slacks, np.ones(groups))
-                objective.append(np.full(groups, -o.penalite))
-                n_var += groups
-            self.row_objective.append(rows_o)
-            self.slack_objective.append(slacks)
-            n_row += groups
-
-        self.row_rule, self.slack_rule, self.rule_units, self.rule_need = [], [], {}, {}
+            self.row_obj.append(rows(need, np.full(len(need), inf)))
+        self.row_rule = []  # per rule: row index per unit (-1 when the rule asks nothing of the unit)
         for r in inst.regles:
             available = np.bincount(unit[r.public[inst.demande]], minlength=n_units)
             need = np.minimum(r.minimum, available)
             units_r = np.flatnonzero(r.logements & (need > 0))
-            rows_r = np.arange(len(units_r)) + n_row
-            row_of_unit = np.full(n_units, -1)
-            row_of_unit[units_r] = rows_r
-            hit = (row_of_unit[pu] >= 0) & r.public[pa]
-            add_rows(row_of_unit[pu][hit], self.t[hit], np.ones(int(hit.sum())))
-            if alt:
-                add_rows(row_of_unit[pu][hit], self.a[hit], np.ones(int(hit.sum())))
-            lo.append(need[units_r].astype(float))
-            hi.append(np.full(len(units_r), np.inf))
-            slacks = np.arange(len(units_r)) + n_var if not r.dure else np.array([], dtype=int)
+            index = np.full(n_units, -1)
+            index[units_r] = rows(need[units_r].astype(float), np.full(len(units_r), inf))
+            self.row_rule.append(index)
+        self.n_rows = offset
+        empty = np.zeros(offset + 1, dtype=np.int32)
+        self.h.addRows(offset, np.concatenate(lo), np.concatenate(hi), 0, empty[:offset], empty[:0], np.zeros(0))
+        self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        # soft slacks, one column per soft row
+        slack_rows, slack_costs = [], []
+        self.slacks: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # id -> (columns, unit or group)
+        for o, rows_o in zip(inst.objectifs, self.row_obj, strict=True):
+            if not o.dure:
+                self.slacks[o.id] = (np.arange(len(rows_o)) + len(slack_rows), np.arange(len(rows_o)))
+                slack_rows += list(rows_o)
+                slack_costs += [-o.penalite] * len(rows_o)
+        for r, index in zip(inst.regles, self.row_rule, strict=True):
             if not r.dure:
-                add_rows(rows_r, slacks, np.ones(len(units_r)))
-                objective.append(np.full(len(units_r), -r.penalite))
-                n_var += len(units_r)
-            self.row_rule.append(rows_r)
-            self.slack_rule.append(slacks)
-            self.rule_units[r.id] = units_r
-            self.rule_need[r.id] = need
-            n_row += len(units_r)
+                units_r = np.flatnonzero(index >= 0)
+                self.slacks[r.id] = (np.arange(len(units_r)) + len(slack_rows), units_r)
+                slack_rows += list(index[units_r])
+                slack_costs += [-r.penalite] * len(units_r)
+        n = len(slack_rows)
+        self.h.addCols(n, np.array(slack_costs, float), np.zeros(n), np.full(n, inf), n,
+                       np.arange(n, dtype=np.int32), np.array(slack_rows, dtype=np.int32), np.ones(n))
+        self.n_cols = n
+        self.pair_cols: list[np.ndarray] = []  # batches of pairs, in column order (t then a per batch)
+        self.duals = np.zeros(self.n_rows)
 
-        self.n_var, self.n_row = n_var, n_row
-        self.matrix = sp.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_row, n_var)
-        )
-        self.row_lo, self.row_hi = np.concatenate(lo), np.concatenate(hi)
-        self.cost = np.concatenate(objective)
-        self.var_hi = np.r_[np.ones(n_p * (2 if alt else 1)), np.full(n_var - n_p * (2 if alt else 1), np.inf)]
+    def add(self, pairs: np.ndarray) -> None:
+        """Add the t (and a) columns of these pairs, and their own row when a household may repeat."""
+        inst, unit = self.inst, self.unit
+        pairs = pairs[~self.in_model[pairs]]
+        if not len(pairs):
+            return
+        self.in_model[pairs] = True
+        pu, pa = unit[pairs], inst.demande[pairs]
+        entries_t = [(self.row_t[pu], np.ones(len(pairs)))]
+        entries_a = []
+        if inst.k > 1:
+            entries_t.append((self.row_a[pu], np.full(len(pairs), -(inst.k - 1.0))))
+            entries_a.append((self.row_a[pu], np.ones(len(pairs))))
+        entries_t.append((self.row_app[pa], np.ones(len(pairs))))
+        if inst.k > 1 and inst.une_fois:
+            entries_a.append((self.row_app[pa], np.ones(len(pairs))))
+        for o, rows_o in zip(inst.objectifs, self.row_obj, strict=True):
+            g = o.groupe[pu]
+            coef = np.where(o.public[pa], 1.0 - o.cible, -o.cible)
+            entries_t.append((np.where(g >= 0, rows_o[np.maximum(g, 0)], -1), coef))
+        for r, index in zip(inst.regles, self.row_rule, strict=True):
+            row = np.where(r.public[pa], index[pu], -1)
+            entries_t.append((row, np.ones(len(pairs))))
+            if inst.k > 1:
+                entries_a.append((row, np.ones(len(pairs))))
+        if inst.k > 1 and not inst.une_fois:  # never titular and alternate of the same unit
+            first = self.n_rows
+            self.h.addRows(len(pairs), np.full(len(pairs), -highspy.kHighsInf), np.ones(len(pairs)), 0,
+                           np.zeros(len(pairs), dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+            own = np.arange(first, first + len(pairs))
+            self.n_rows += len(pairs)
+            entries_t.append((own, np.ones(len(pairs))))
+            entries_a.append((own, np.ones(len(pairs))))
+        self._add_columns(entries_t, inst.poids[0] * self.v[pairs] + self.bonus)
+        if inst.k > 1:
+            self._add_columns(entries_a, inst.poids[1] * self.v[pairs])
+        self.pair_cols.append(pairs)
 
-    def solve(self, inst: Instance, limite: float | None = None) -> _Solution:
-        if self.n_var == 0:  # nothing to choose: feasible iff every row accepts zero
-            ok = bool(np.all(self.row_lo <= TOLERANCE) and np.all(self.row_hi >= -TOLERANCE))
-            return _Solution(0.0 if ok else float("-inf"), "optimal" if ok else "infaisable", ok,
-                             np.zeros(0), np.zeros(self.n_row), self, 0.0 if ok else float("inf"))
-        model = mb.Model()
-        model.helper.fill_model_from_sparse_data(
-            np.zeros(self.n_var), self.var_hi, self.cost, self.row_lo, self.row_hi, self.matrix
-        )
-        model.helper.set_maximize(True)
-        if self.integral:
-            n_binary = len(self.t) + len(self.a)
-            for j in range(n_binary):
-                model.helper.set_var_integrality(j, True)
-        # The LP (whose duals price the pairs) goes to GLOP: through OR-Tools, HiGHS returns row
-        # activities where duals are expected. The MIP goes to HiGHS, single thread, fixed seed.
-        solver = mb.Solver("highs" if self.integral else "glop")
-        if self.integral:
-            solver.set_solver_specific_parameters(
-                f"output_flag=false\nthreads=1\nrandom_seed={inst.graine}\nmip_rel_gap=1e-10\nmip_abs_gap=1e-6"
-            )
-        solver.set_time_limit_in_seconds(limite or inst.limite_temps_s)
-        status = solver.solve(model)
-        helper = solver._Solver__solve_helper  # vectorized values and duals
-        has = helper.has_solution()
-        names = {
-            mb.SolveStatus.OPTIMAL: "optimal",
-            mb.SolveStatus.FEASIBLE: "temps_depasse",
-            mb.SolveStatus.INFEASIBLE: "infaisable",
-            mb.SolveStatus.NOT_SOLVED: "temps_depasse",
-        }
-        x = np.asarray(helper.variable_values()) if has else np.zeros(self.n_var)
-        duals = np.asarray(helper.dual_values()) if has and not self.integral else np.zeros(self.n_row)
-        value = solver.objective_value if has else float("-inf")
-        bound = solver.best_objective_bound if has else float("inf")
-        return _Solution(value, names.get(status, "erreur"), has, x, duals, self, bound)
+    def _add_columns(self, entries: list[tuple[np.ndarray, np.ndarray]], cost: np.ndarray) -> None:
+        n = len(cost)
+        rows = np.stack([r for r, _ in entries], axis=1)  # (n, entries)
+        vals = np.stack([x for _, x in entries], axis=1)
+        keep = rows >= 0
+        counts = keep.sum(axis=1)
+        starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int32)
+        self.h.addCols(n, cost.astype(float), np.zeros(n), np.ones(n), int(counts.sum()), starts,
+                       rows[keep].astype(np.int32), vals[keep].astype(float))
+        self.n_cols += n
+
+    def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pairs in the model with the column of their t and of their a (−1 if K = 1)."""
+        pairs, col_t, col_a = [], [], []
+        col = sum(len(c) for c, _ in self.slacks.values())
+        for batch in self.pair_cols:
+            n = len(batch)
+            pairs.append(batch)
+            col_t.append(np.arange(col, col + n))
+            col += n
+            if self.inst.k > 1:
+                col_a.append(np.arange(col, col + n))
+                col += n
+            else:
+                col_a.append(np.full(n, -1))
+        if not pairs:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        return np.concatenate(pairs), np.concatenate(col_t), np.concatenate(col_a)
+
+    feasible_empty = True
+
+    def _empty(self) -> bool:
+        """No column at all: the only proposal is the empty one, feasible iff zero meets every row."""
+        if self.n_cols:
+            return False
+        lower = np.asarray(self.h.getLp().row_lower_)
+        self.feasible_empty = bool(np.all(lower <= TOLERANCE))
+        self.duals = np.zeros(self.n_rows)
+        self.lp_x = np.zeros(0)
+        return True
+
+    def solve_lp(self) -> float:
+        if self._empty():
+            return 0.0 if self.feasible_empty else float("-inf")
+        self.h.setOptionValue("time_limit", float(self.inst.limite_temps_s))
+        self.h.run()
+        self.lp_infeasible = self.h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
+        solution = self.h.getSolution()
+        self.duals = np.asarray(solution.row_dual)
+        self.lp_x = np.asarray(solution.col_value)
+        return float(self.h.getInfo().objective_function_value)
+
+    def rounded_value(self) -> float | None:
+        """Objective of the LP solution rounded down to a proposal (None if a hard row breaks)."""
+        pairs, col_t, col_a = self._layout()
+        x = np.zeros(self.n_cols)
+        t = self.lp_x[col_t] > 1 - 1e-9
+        a = (self.lp_x[col_a] > 1 - 1e-9) if self.inst.k > 1 else np.zeros(len(pairs), dtype=bool)
+        t, a = self._repair(pairs, t, a)
+        x[col_t[t]] = 1.0
+        if self.inst.k > 1:
+            x[col_a[a]] = 1.0
+        lp = self.h.getLp()
+        cost = np.asarray(lp.col_cost_)
+        n_slack = sum(len(c) for c, _ in self.slacks.values())
+        x[:n_slack] = 0.0
+        matrix = lp.a_matrix_
+        start, index, values = np.asarray(matrix.start_), np.asarray(matrix.index_), np.asarray(matrix.value_)
+        col_of_entry = np.repeat(np.arange(self.n_cols), np.diff(start))
+        activity = np.bincount(index, weights=values * x[col_of_entry], minlength=self.n_rows)
+        lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+        if np.any(activity > upper + 1e-9):
+            return None
+        short = np.maximum(lower - activity, 0.0)
+        slack_rows = index[start[:n_slack]] if n_slack else np.zeros(0, dtype=int)
+        covered = np.zeros(self.n_rows, dtype=bool)
+        covered[slack_rows] = True
+        if np.any((short > 1e-9) & ~covered):
+            return None  # a hard row would break
+        x[:n_slack] = short[slack_rows]
+        return float(cost @ x)
+
+    def _repair(self, pairs: np.ndarray, t: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Complete the rounded LP greedily: units left short take the best households still free."""
+        inst, unit, apps = self.inst, self.unit[pairs], self.inst.demande[pairs]
+        used = np.zeros(len(inst.score), dtype=bool)
+        used[apps[t]] = True
+        if inst.une_fois:
+            used[apps[a]] = True
+        has_t = np.zeros(inst.n_logements, dtype=bool)
+        has_t[unit[t]] = True
+        n_alt = np.bincount(unit[a], minlength=inst.n_logements)
+        short = np.flatnonzero(~has_t | (n_alt < inst.k - 1))
+        if not len(short):
+            return t, a
+        order = np.lexsort((-self.v[pairs], unit))
+        first = np.searchsorted(unit[order], np.arange(inst.n_logements + 1))
+        for u in short:  # few units: the fractional ones
+            for position in order[first[u]:first[u + 1]]:
+                if t[position] or a[position] or used[apps[position]]:
+                    continue
+                if not has_t[u]:
+                    t[position], has_t[u] = True, True
+                    used[apps[position]] = True
+                elif inst.k > 1 and n_alt[u] < inst.k - 1:
+                    a[position] = True
+                    n_alt[u] += 1
+                    if inst.une_fois:
+                        used[apps[position]] = True
+                else:
+                    break
+        a &= has_t[unit]
+        return t, a
+
+    def dive(self, limite: float) -> float | None:
+        """A good proposal fast: keep the LP's integral choices, branch only on its fractional ones.
+
+        The columns the LP sets to 0 or 1 are fixed there, the fractional ones are left to a small
+        MIP; the bounds are restored afterwards. Its value is the incumbent of reduced-cost fixing.
+        """
+        pairs, col_t, col_a = self._layout()
+        cols = np.concatenate([col_t, col_a[col_a >= 0]]).astype(np.int32)
+        x = self.lp_x[cols]
+        zero, one = x < 1e-9, x > 1 - 1e-9
+        col_dual = np.asarray(self.h.getSolution().col_dual)
+        self.h.changeColsBounds(int(zero.sum()), cols[zero], np.zeros(int(zero.sum())), np.zeros(int(zero.sum())))
+        self.h.changeColsBounds(int(one.sum()), cols[one], np.ones(int(one.sum())), np.ones(int(one.sum())))
+        result = self.solve_mip(limite)
+        self.h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.ones(len(cols)))
+        self.lp_col_dual = col_dual
+        return result
+
+    def fix_below(self, threshold: float) -> int:
+        """Fix to 0 the pair columns whose LP reduced cost is below `threshold`."""
+        col_dual = getattr(self, "lp_col_dual", None)
+        if col_dual is None:
+            col_dual = np.asarray(self.h.getSolution().col_dual)
+        _pairs, col_t, col_a = self._layout()
+        cols = np.concatenate([col_t, col_a[col_a >= 0]])
+        fix = cols[col_dual[cols] < threshold].astype(np.int32)
+        if len(fix):
+            self.h.changeColsBounds(len(fix), fix, np.zeros(len(fix)), np.zeros(len(fix)))
+        return len(fix)
+
+    def lp_is_integral(self) -> bool:
+        _pairs, col_t, col_a = self._layout()
+        cols = np.concatenate([col_t, col_a[col_a >= 0]])
+        x = self.lp_x[cols]
+        return bool(np.all(np.minimum(np.abs(x), np.abs(1.0 - x)) < 1e-9))
+
+    def price_all(self) -> np.ndarray:
+        """Best reduced cost of each eligible pair (titular or alternate): c − Aᵀy, as vectors."""
+        inst, y, unit, a, v = self.inst, self.duals, self.unit, self.inst.demande, self.v
+        app_dual = y[self.row_app][a]
+        rc_t = inst.poids[0] * v + self.bonus - y[self.row_t][unit] - app_dual
+        rc_a = np.full(len(v), -np.inf)
+        if inst.k > 1:
+            rc_t += (inst.k - 1) * y[self.row_a][unit]
+            rc_a = inst.poids[1] * v - y[self.row_a][unit] - (app_dual if inst.une_fois else 0.0)
+        for o, rows_o in zip(inst.objectifs, self.row_obj, strict=True):
+            g = o.groupe[unit]
+            counted = g >= 0
+            coef = np.where(o.public[a], 1.0 - o.cible, -o.cible)
+            rc_t[counted] -= coef[counted] * y[rows_o][g[counted]]
+        for r, index in zip(inst.regles, self.row_rule, strict=True):
+            row = np.where(r.public[a], index[unit], -1)
+            hit = row >= 0
+            rc_t[hit] -= y[row[hit]]
+            rc_a[hit] -= y[row[hit]]
+        return np.maximum(rc_t, rc_a)
+
+    def solve_mip(self, limite: float) -> _MipSolution:
+        if self._empty():
+            ok = self.feasible_empty
+            return _MipSolution(0.0 if ok else float("-inf"), "optimal" if ok else "infaisable", ok, np.zeros(0))
+        _pairs, col_t, col_a = self._layout()
+        cols = np.concatenate([col_t, col_a[col_a >= 0]]).astype(np.int32)
+        self.h.changeColsIntegrality(len(cols), cols, np.array([highspy.HighsVarType.kInteger] * len(cols)))
+        self.h.setOptionValue("time_limit", float(limite))
+        self.h.setOptionValue("mip_rel_gap", MIP_GAP)
+        self.h.setOptionValue("mip_abs_gap", 1e-6)
+        self.h.clearSolver()  # a MIP re-run after bound changes must not reuse the previous solution
+        self.h.run()
+        status = self.h.getModelStatus()
+        info = self.h.getInfo()
+        has = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        names = {highspy.HighsModelStatus.kOptimal: "optimal", highspy.HighsModelStatus.kInfeasible: "infaisable",
+                 highspy.HighsModelStatus.kTimeLimit: "temps_depasse"}
+        x = np.asarray(self.h.getSolution().col_value) if has else np.zeros(self.n_cols)
+        # the value of the returned proposal itself, computed from its columns
+        value = float(np.asarray(self.h.getLp().col_cost_) @ x) if has else float("-inf")
+        return _MipSolution(value, names.get(status, "erreur"), has, x)
 
 
-def _result(inst, v, unit, support, sol: _Solution, status, bound, gap, rounds, seconds, log) -> Resultat:
-    m = sol.layout
+def _result(inst, v, unit, master: _Master, sol: _MipSolution, status, bound, gap, rounds, seconds, log) -> Resultat:
     titular = np.full(inst.n_logements, -1)
-    alternates: list[list[tuple[float, int]]] = [[] for _ in range(inst.n_logements)]
+    alternates: list[list[int]] = [[] for _ in range(inst.n_logements)]
+    pairs, col_t, col_a = master._layout()
+    if len(sol.x) < master.n_cols:  # columns added after this solution was found are at 0 in it
+        sol = _MipSolution(sol.value, sol.status, sol.has_solution, np.r_[sol.x, np.zeros(master.n_cols - len(sol.x))])
     if sol.has_solution:
-        chosen_t = m.pairs[sol.x[m.t] > 0.5]
+        chosen_t = pairs[sol.x[col_t] > 0.5]
         titular[unit[chosen_t]] = inst.demande[chosen_t]
-        if len(m.a):
-            chosen_a = m.pairs[sol.x[m.a] > 0.5]
+        if inst.k > 1:
+            chosen_a = pairs[sol.x[col_a] > 0.5]
             for p in chosen_a[np.lexsort((-v[chosen_a], unit[chosen_a]))]:
                 alternates[unit[p]].append(int(inst.demande[p]))
     shortfalls = {}
-    for o, slacks in zip(inst.objectifs, m.slack_objective, strict=True):
-        shortfalls[o.id] = sol.x[slacks] if len(slacks) else np.zeros(len(o.realise))
-    for r, slacks in zip(inst.regles, m.slack_rule, strict=True):
+    for o in inst.objectifs:
+        cols, groups = master.slacks.get(o.id, (np.array([], int), np.array([], int)))
+        per_group = np.zeros(len(o.realise))
+        if sol.has_solution and len(cols):
+            per_group[groups] = sol.x[cols]
+        shortfalls[o.id] = per_group
+    for r in inst.regles:
+        cols, units_r = master.slacks.get(r.id, (np.array([], int), np.array([], int)))
         per_unit = np.zeros(inst.n_logements)
-        if len(slacks):
-            per_unit[m.rule_units[r.id]] = sol.x[slacks]
+        if sol.has_solution and len(cols):
+            per_unit[units_r] = sol.x[cols]
         shortfalls[r.id] = per_unit
     return Resultat(
         titular, [np.array(a, dtype=int) for a in alternates], status if sol.has_solution else sol.status,
-        sol.value, bound, gap, shortfalls, int(support.sum()), len(v), rounds, seconds, log,
+        sol.value, bound, gap, shortfalls, int(master.in_model.sum()), len(v), rounds, seconds, log,
     )
 
 

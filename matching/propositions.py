@@ -116,6 +116,7 @@ def construire_instance(
         k=opt.candidats_par_logement, poids=(float(weights[0]), alternate),
         limite_temps_s=float(opt.limite_temps_s), graine=int(opt.graine), largeur=int(opt.largeur_flot),
         une_fois=bool(opt.une_proposition_par_menage), ajustement=_preference_effort(politique, cand),
+        ecart_cible=float(opt.ecart_cible),
     )
     return inst, publics, groups_labels
 

@@ -209,6 +209,9 @@ class Optimisation(_Strict):
     une_proposition_par_menage: bool = True
     poids_rang: list[Annotated[Nombre, Field(gt=0)]] = [1.0, 0.5, 0.5]
     limite_temps_s: Annotated[Nombre, Field(gt=0, le=3600)] = 60
+    # Stop once the gap to the bound over all eligible pairs is proven below this share
+    # (0 = prove optimality, which can take much longer on large batches).
+    ecart_cible: Annotated[Nombre, Field(ge=0, le=0.05)] = 0.0001
     graine: Annotated[Entier, Field(ge=0)] = 0
     largeur_flot: Annotated[Entier, Field(ge=1, le=100_000)] = 60
 

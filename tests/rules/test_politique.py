@@ -70,7 +70,7 @@ def test_default_policy_loads_by_name_and_by_path():
     assert policy.eligibilite.taux_effort_max is None
     assert policy.optimisation.candidats_par_logement == 3
     assert policy.optimisation.poids_rang == [1.0, 0.5, 0.5]
-    assert policy.applicable_a(date(2026, 6, 1)) and not policy.applicable_a(date(2025, 12, 31))
+    assert policy.applicable_a(date(2026, 6, 1)) and not policy.applicable_a(date(2017, 1, 27))
 
 
 def test_minimal_policy_takes_the_defaults():

@@ -638,24 +638,36 @@ def glouton(inst: Instance) -> Resultat:
 
 
 def _objective_value(inst: Instance, v: np.ndarray, titular: np.ndarray, alternates) -> float:
-    """The model's objective for a given proposal (used for the greedy and for checks)."""
-    value_of = {(int(u), int(a)): float(x) for u, a, x in zip(inst.unite, inst.demande, v, strict=True)}
-    total = 0.0
-    for u in range(inst.n_logements):
-        if titular[u] >= 0:
-            total += inst.poids[0] * value_of[(u, int(titular[u]))] + bonus_titulaire(inst)
-        total += sum(inst.poids[1] * value_of[(u, int(a))] for a in alternates[u])
+    """The model's objective for a given proposal (the greedy's, and checks), as vectors."""
+    n_apps = max(len(inst.score), 1)
+    keys = inst.unite.astype(np.int64) * n_apps + inst.demande
+    order = np.argsort(keys, kind="stable")
+
+    def value_of(units: np.ndarray, apps: np.ndarray) -> np.ndarray:
+        wanted = units.astype(np.int64) * n_apps + apps
+        return v[order[np.searchsorted(keys[order], wanted)]]
+
+    has_t = titular >= 0
+    units_t = np.flatnonzero(has_t)
+    alt_units = np.repeat(np.arange(inst.n_logements), [len(a) for a in alternates])
+    alt_apps = np.concatenate([np.asarray(a, dtype=np.int64) for a in alternates] or [np.zeros(0, np.int64)])
+    total = float(np.sum(inst.poids[0] * value_of(units_t, titular[units_t]) + bonus_titulaire(inst)))
+    total += float(np.sum(inst.poids[1] * value_of(alt_units, alt_apps)))
     for o in inst.objectifs:
-        for g in range(len(o.realise)):
-            units = np.flatnonzero((o.groupe == g) & (titular >= 0))
-            public = o.public[titular[units]].sum()
-            lhs = public - o.cible * len(units)
-            need = o.cible * o.realise[g, 0] - o.realise[g, 1]
-            total -= o.penalite * max(0.0, need - lhs) if not o.dure else 0.0
+        if o.dure:
+            continue
+        counted = has_t & (o.groupe >= 0)
+        attributions = np.bincount(o.groupe[counted], minlength=len(o.realise))
+        public = np.bincount(o.groupe[counted], weights=o.public[titular[counted]], minlength=len(o.realise))
+        lhs = public - o.cible * attributions
+        need = o.cible * o.realise[:, 0] - o.realise[:, 1]
+        total -= o.penalite * float(np.maximum(need - lhs, 0.0).sum())
     for r in inst.regles:
+        if r.dure:
+            continue
         available = np.bincount(inst.unite[r.public[inst.demande]], minlength=inst.n_logements)
-        for u in np.flatnonzero(r.logements):
-            need = min(r.minimum, available[u])
-            have = sum(int(r.public[a]) for a in [titular[u], *alternates[u]] if a >= 0)
-            total -= r.penalite * max(0, need - have) if not r.dure else 0.0
+        need = np.where(r.logements, np.minimum(r.minimum, available), 0)
+        have = np.bincount(units_t, weights=r.public[titular[units_t]], minlength=inst.n_logements)
+        have += np.bincount(alt_units, weights=r.public[alt_apps], minlength=inst.n_logements)
+        total -= r.penalite * float(np.maximum(need - have, 0).sum())
     return total

@@ -164,8 +164,7 @@ def resoudre(inst: Instance) -> Resultat:
         master.add(new)
     # With the LP duals y, any proposal x is worth at most y·b + Σ rc⁺·x ≤ LP + Σ_units K·max rc⁺:
     # a valid bound over all pairs, equal to the LP value once no pair prices positive.
-    best_rc = np.zeros(inst.n_logements)
-    np.maximum.at(best_rc, unit, np.maximum(np.where(master.in_model, 0.0, rc), 0.0))
+    best_rc = _max_per_unit(inst, np.maximum(np.where(master.in_model, 0.0, rc), 0.0))
     bound = value + inst.k * float(best_rc.sum())
     remaining = max(inst.limite_temps_s - (time.perf_counter() - start), 0.2 * inst.limite_temps_s)
     if not len(new) and master.lp_is_integral():
@@ -208,6 +207,16 @@ def resoudre(inst: Instance) -> Resultat:
     return _result(inst, v, unit, master, mip, status, bound, gap, rounds, time.perf_counter() - start, log)
 
 
+def _max_per_unit(inst: Instance, x: np.ndarray) -> np.ndarray:
+    """Maximum of a per-pair vector over each unit's CSR range (0 for a unit without pairs)."""
+    out = np.zeros(inst.n_logements)
+    sizes = np.diff(inst.debut)
+    filled = np.flatnonzero(sizes > 0)
+    if len(filled):
+        out[filled] = np.maximum.reduceat(x, inst.debut[:-1][filled])
+    return out
+
+
 def _closes(bound: float, value: float) -> bool:
     """The proposal reaches the bound over all pairs (up to solver tolerance): proven optimal."""
     return bound - value <= 1e-9 * max(1.0, abs(bound)) + TOLERANCE
@@ -220,19 +229,29 @@ def _initial_support(inst: Instance, v: np.ndarray, unit: np.ndarray) -> np.ndar
     proposal (each unit in turn takes the best households left) adds, for every unit, pairs from
     the tier of households it can actually get, which saves most pricing rounds.
     """
-    keep = _greedy_pairs(inst, v, unit)
+    order = _order_in_units(inst, v)
+    keep = _greedy_pairs(inst, order)
     publics = [None] + [o.public for o in inst.objectifs] + [r.public for r in inst.regles]
     publics += [~o.public for o in inst.objectifs]
+    starts = np.repeat(inst.debut[:-1], np.diff(inst.debut))
     for public in publics:
-        mask = np.ones(len(v), dtype=bool) if public is None else public[inst.demande]
-        keep |= _top_per_unit(v, unit, mask, inst.largeur)
+        mask = np.ones(len(v), dtype=bool) if public is None else public[inst.demande[order]]
+        count = np.cumsum(mask)
+        before = np.r_[0, count][starts]  # masked pairs of earlier units
+        keep[order[mask & (count - before <= inst.largeur)]] = True
     return keep
 
 
-def _greedy_pairs(inst: Instance, v: np.ndarray, unit: np.ndarray) -> np.ndarray:
+def _order_in_units(inst: Instance, v: np.ndarray) -> np.ndarray:
+    """Pair positions sorted by unit then decreasing value; units keep their CSR ranges."""
+    rank = np.empty(len(v), dtype=np.int64)
+    rank[np.argsort(-v, kind="stable")] = np.arange(len(v))
+    return np.argsort(inst.unite.astype(np.int64) * max(len(v), 1) + rank, kind="stable")
+
+
+def _greedy_pairs(inst: Instance, order: np.ndarray) -> np.ndarray:
     """Pairs of the greedy proposal, and of a greedy run restricted to each public of the policy."""
-    keep = np.zeros(len(v), dtype=bool)
-    order = np.lexsort((-v, unit))  # pairs by unit, best first
+    keep = np.zeros(len(order), dtype=bool)
     apps = inst.demande[order]
     publics = [None] + [o.public for o in inst.objectifs] + [r.public for r in inst.regles]
     for public in publics:

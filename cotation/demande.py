@@ -118,7 +118,6 @@ def incoherences(d, size: int) -> list[str]:
 
 # Batch schema ---------------------------------------------------------------------------------
 
-TEXT_LIST_COLUMNS = ("communes_souhaitees", "propositions")
 
 
 def colonnes_table() -> list[str]:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from cotation.moteur import Cotation, nombre_refus, seuil_palier
 from rules import grille as g
-from rules.expression import analyser
 from rules.grille import DEPARTAGES
 from rules.vocabulaire import SITUATIONS_LOGEMENT, VARIABLES
 
@@ -167,20 +166,3 @@ def _detail(c, i: int, ctx, cotation: Cotation, j: int) -> str:
     if isinstance(c, g.ExpressionLibre):
         return c.libelle
     return c.libelle
-
-
-def noms_lus(grille: g.Grille) -> set[str]:
-    """Every vocabulary variable a grid reads (for documentation and checks)."""
-    names: set[str] = set()
-    for c in grille.criteres:
-        for attr in ("condition", "valeur", "mesure"):
-            text = getattr(c, attr, None)
-            if isinstance(text, str):
-                if attr == "mesure" and isinstance(c, g.Duree):
-                    names.add(text)
-                else:
-                    names |= analyser(text).noms
-        if isinstance(c, g.Categorie):
-            names.add(c.variable)
-    return names
-

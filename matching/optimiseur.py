@@ -462,69 +462,7 @@ class _Master:
         self.lp_x = np.asarray(solution.col_value)
         return float(self.h.getInfo().objective_function_value)
 
-    def rounded_value(self) -> float | None:
-        """Objective of the LP solution rounded down to a proposal (None if a hard row breaks)."""
-        pairs, col_t, col_a = self._layout()
-        x = np.zeros(self.n_cols)
-        t = self.lp_x[col_t] > 1 - 1e-9
-        a = (self.lp_x[col_a] > 1 - 1e-9) if self.inst.k > 1 else np.zeros(len(pairs), dtype=bool)
-        t, a = self._repair(pairs, t, a)
-        x[col_t[t]] = 1.0
-        if self.inst.k > 1:
-            x[col_a[a]] = 1.0
-        lp = self.h.getLp()
-        cost = np.asarray(lp.col_cost_)
-        n_slack = sum(len(c) for c, _ in self.slacks.values())
-        x[:n_slack] = 0.0
-        matrix = lp.a_matrix_
-        start, index, values = np.asarray(matrix.start_), np.asarray(matrix.index_), np.asarray(matrix.value_)
-        col_of_entry = np.repeat(np.arange(self.n_cols), np.diff(start))
-        activity = np.bincount(index, weights=values * x[col_of_entry], minlength=self.n_rows)
-        lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
-        if np.any(activity > upper + 1e-9):
-            return None
-        short = np.maximum(lower - activity, 0.0)
-        slack_rows = index[start[:n_slack]] if n_slack else np.zeros(0, dtype=int)
-        covered = np.zeros(self.n_rows, dtype=bool)
-        covered[slack_rows] = True
-        if np.any((short > 1e-9) & ~covered):
-            return None  # a hard row would break
-        x[:n_slack] = short[slack_rows]
-        return float(cost @ x)
-
-    def _repair(self, pairs: np.ndarray, t: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Complete the rounded LP greedily: units left short take the best households still free."""
-        inst, unit, apps = self.inst, self.unit[pairs], self.inst.demande[pairs]
-        used = np.zeros(len(inst.score), dtype=bool)
-        used[apps[t]] = True
-        if inst.une_fois:
-            used[apps[a]] = True
-        has_t = np.zeros(inst.n_logements, dtype=bool)
-        has_t[unit[t]] = True
-        n_alt = np.bincount(unit[a], minlength=inst.n_logements)
-        short = np.flatnonzero(~has_t | (n_alt < inst.k - 1))
-        if not len(short):
-            return t, a
-        order = np.lexsort((-self.v[pairs], unit))
-        first = np.searchsorted(unit[order], np.arange(inst.n_logements + 1))
-        for u in short:  # few units: the fractional ones
-            for position in order[first[u]:first[u + 1]]:
-                if t[position] or a[position] or used[apps[position]]:
-                    continue
-                if not has_t[u]:
-                    t[position], has_t[u] = True, True
-                    used[apps[position]] = True
-                elif inst.k > 1 and n_alt[u] < inst.k - 1:
-                    a[position] = True
-                    n_alt[u] += 1
-                    if inst.une_fois:
-                        used[apps[position]] = True
-                else:
-                    break
-        a &= has_t[unit]
-        return t, a
-
-    def dive(self, limite: float) -> float | None:
+    def dive(self, limite: float) -> _MipSolution:
         """A good proposal fast: keep the LP's integral choices, branch only on its fractional ones.
 
         The columns the LP sets to 0 or 1 are fixed there, the fractional ones are left to a small

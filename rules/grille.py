@@ -22,7 +22,6 @@ DEPARTAGES = {
     "anciennete": "la demande la plus ancienne (date de dépôt) passe devant",
     "numero_unique": "ordre du numéro unique",
 }
-MESURES_DUREE = ("anciennete_mois", "mois_depuis_dalo")
 
 
 class _Strict(BaseModel):
@@ -294,4 +293,4 @@ class Grille(_Strict):
         return g.valide_du <= jour and (g.valide_au is None or jour <= g.valide_au)
 
 
-__all__ = ["Grille", "Critere", "TYPES_CRITERE", "DEPARTAGES", "DEMANDES", "MESURES_DUREE"]
+__all__ = ["Grille", "Critere", "TYPES_CRITERE", "DEPARTAGES", "DEMANDES"]

@@ -146,7 +146,9 @@ def resoudre(inst: Instance) -> Resultat:
     budget = start + 0.5 * inst.limite_temps_s  # pricing rounds; the MIP gets the rest
     while True:
         rounds += 1
+        lp_start = time.perf_counter()
         value = master.solve_lp()
+        lp_seconds = time.perf_counter() - lp_start
         if getattr(master, "lp_infeasible", False) or (master.n_cols == 0 and not master.feasible_empty):
             # no proposal meets the hard rows, whatever the pairs: the diagnosis says which
             log.append("infaisable : un objectif ou une règle dure ne peut être tenu")
@@ -158,7 +160,7 @@ def resoudre(inst: Instance) -> Resultat:
         positive = (rc > TOLERANCE) & ~master.in_model
         new = np.flatnonzero(_top_per_unit(rc, unit, positive, 2 * inst.k)) if positive.any() else np.array([], int)
         log.append(f"tour {rounds} : {int(master.in_model.sum())} paires, LP {value:.3f}, {len(new)} paires ajoutées "
-                   f"({time.perf_counter() - start:.1f} s)")
+                   f"({time.perf_counter() - start:.1f} s, dont LP {lp_seconds:.1f} s)")
         if not len(new) or time.perf_counter() > budget:
             break
         master.add(new)
@@ -316,6 +318,10 @@ class _Master:
         self.inst, self.v, self.unit = inst, v, unit
         self.h = _highs()
         self.h.setOptionValue("random_seed", int(inst.graine))
+        # LP rounds re-solve from the previous basis after columns are added: no presolve
+        self.h.setOptionValue("presolve", "off")
+        self.h.setOptionValue("solver", "simplex")
+        self.h.setOptionValue("time_limit", float(inst.limite_temps_s))
         self.in_model = np.zeros(len(v), dtype=bool)
         self.bonus = bonus_titulaire(inst)
         n_units, n_apps = inst.n_logements, len(inst.score)
@@ -454,7 +460,6 @@ class _Master:
     def solve_lp(self) -> float:
         if self._empty():
             return 0.0 if self.feasible_empty else float("-inf")
-        self.h.setOptionValue("time_limit", float(self.inst.limite_temps_s))
         self.h.run()
         self.lp_infeasible = self.h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
         solution = self.h.getSolution()
@@ -529,6 +534,7 @@ class _Master:
         self.h.setOptionValue("time_limit", float(limite))
         self.h.setOptionValue("mip_rel_gap", MIP_GAP)
         self.h.setOptionValue("mip_abs_gap", 1e-6)
+        self.h.setOptionValue("presolve", "choose")
         self.h.clearSolver()  # a MIP re-run after bound changes must not reuse the previous solution
         self.h.run()
         status = self.h.getModelStatus()

@@ -20,6 +20,7 @@ from cotation.moteur import ErreurCotation, evaluer_grilles
 from cotation.table import ErreurDonnees, lire_demandes
 from rules.chargement import ErreurRegles, charger_grille
 from rules.parametres import ParametreInvalide, ParametreManquant
+from rules.politique import chemin_politique
 
 GRILLES = Path(__file__).resolve().parent.parent / "rules" / "grilles"
 USER_ERRORS = (ErreurRegles, ErreurDonnees, ErreurCotation, ParametreManquant, ParametreInvalide)
@@ -168,7 +169,7 @@ def cmd_genere(args) -> int:
 
 
 def cmd_propose(args) -> int:
-    from matching.feuille_cal import donnees, en_markdown
+    from matching.feuille_cal import ecrire
     from matching.logement import lire_logements
     from matching.propositions import proposer
     from rules.politique import charger_politique
@@ -181,13 +182,7 @@ def cmd_propose(args) -> int:
     logements = lire_logements(args.logements, separateur=args.separateur)
     [(_rows, cot)] = evaluer_grilles([grid], table, args.date)
     lot = proposer(logements, table, cot, politique, args.date)
-    data = donnees(lot)
-    args.sortie.mkdir(parents=True, exist_ok=True)
-    import json
-
-    (args.sortie / "propositions.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
-                                                  encoding="utf-8")
-    (args.sortie / "feuille_cal.md").write_text(en_markdown(lot, data), encoding="utf-8")
+    data = ecrire(lot, args.sortie)
     print(resume_propositions(data))
     print(f"Propositions : {args.sortie / 'propositions.json'} ; feuille de CAL : {args.sortie / 'feuille_cal.md'}")
     return 0
@@ -214,12 +209,6 @@ def resume_propositions(data: dict) -> str:
         lines.append(f"{len(data['logements_incomplets'])} logement(s) avec moins de candidats que prévu "
                      "(détail dans la feuille de CAL).")
     return "\n".join(lines)
-
-
-def chemin_politique(text: str) -> Path:
-    path = Path(text)
-    shipped = Path(__file__).resolve().parent.parent / "rules" / "politiques" / f"{text}.yaml"
-    return shipped if not path.exists() and shipped.exists() else path
 
 
 def cmd_demo(args) -> int:

@@ -56,10 +56,8 @@ def demo(dossier: Path, n_demandes: int, graine: int, jour: date) -> int:
 
 def _cal(dossier: Path, paths: dict, table, cot, jour: date) -> None:
     """A CAL batch on the first 40 vacant units, with the default (legal) policy."""
-    import json
-
     from api.cli import resume_propositions
-    from matching.feuille_cal import donnees, en_markdown
+    from matching.feuille_cal import ecrire
     from matching.logement import lire_logements
     from matching.propositions import proposer
     from rules.politique import charger_politique
@@ -71,8 +69,5 @@ def _cal(dossier: Path, paths: dict, table, cot, jour: date) -> None:
     units = lire_logements(paths["logements"]).head(40)
     print("5. CAL : propositions pour 40 logements vacants (politique par défaut, art. L.441-1)")
     lot = proposer(units, table, cot, politique, jour)
-    data = donnees(lot)
-    (dossier / "propositions.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    (dossier / "feuille_cal.md").write_text(en_markdown(lot, data), encoding="utf-8")
-    print(resume_propositions(data))
+    print(resume_propositions(ecrire(lot, dossier)))
     print(f"   feuille de CAL : {dossier / 'feuille_cal.md'}")

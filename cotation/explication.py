@@ -84,7 +84,12 @@ def valeur(name_or_expr: str, x: float) -> str:
 
 def expliquer(cotation: Cotation, numero_unique: str, complet: bool = False) -> Explication:
     """The explanation of one application's score (criteria with no points are left out unless `complet`)."""
-    i = cotation.ligne(numero_unique)
+    return expliquer_ligne(cotation, cotation.ligne(numero_unique), complet)
+
+
+def expliquer_ligne(cotation: Cotation, i: int, complet: bool = False) -> Explication:
+    """The explanation of the application at row position `i` (no search by number)."""
+    numero_unique = str(cotation.numero_unique.iloc[i])
     grid = cotation.grille
     ctx = cotation.contexte
     lines = []

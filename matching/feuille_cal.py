@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cotation.derivees import Contexte
-from cotation.explication import expliquer, nombre
+from cotation.explication import expliquer_ligne, nombre
 from matching.diagnostic import atteinte, logements_incomplets
 from matching.propositions import Lot
 
@@ -60,7 +61,7 @@ def donnees(lot: Lot) -> dict[str, Any]:
         for position, a in enumerate(candidats_du_logement(lot, u), start=1):
             p = _pair(lot, u, a)
             numero = str(lot.demandes["numero_unique"].iloc[a])
-            explanation = expliquer(lot.cotation, numero)
+            explanation = expliquer_ligne(lot.cotation, a)  # same row order as lot.demandes
             top = sorted((x for x in explanation.lignes if x.retenu), key=lambda x: -abs(x.points))[:3]
             size = int(persons[a])
             counted = [
@@ -154,8 +155,14 @@ def donnees(lot: Lot) -> dict[str, Any]:
     }
 
 
-def en_json(lot: Lot) -> str:
-    return json.dumps(donnees(lot), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+def ecrire(lot: Lot, dossier: Path) -> dict[str, Any]:
+    """Write propositions.json (for information systems) and feuille_cal.md (for the commission)."""
+    data = donnees(lot)
+    dossier.mkdir(parents=True, exist_ok=True)
+    (dossier / "propositions.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+                                               encoding="utf-8")
+    (dossier / "feuille_cal.md").write_text(en_markdown(lot, data), encoding="utf-8")
+    return data
 
 
 def en_markdown(lot: Lot, data: dict[str, Any] | None = None) -> str:

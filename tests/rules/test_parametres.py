@@ -140,6 +140,48 @@ def test_plafonds_plai(p: Parametres) -> None:
         p.plafond_ressources("PLAI", 3, 1, 0, date(2023, 6, 1))
 
 
+# Values below were read by hand in the OpenFisca-France parameter files (package version
+# 176.1.8), prestations_sociales/aides_logement/logement_social/plu/... and .../plai/
+# plafond_ressources/..., files categorie_N/{paris_communes_limitrophes,ile_de_france,
+# autres_regions}.yaml and par_personne_supplementaire/*.yaml.
+
+
+def test_plafonds_plus_2026_et_2024_conformes_a_openfisca(p: Parametres) -> None:
+    jour = date(2026, 3, 1)
+    assert p.plafond_ressources("PLUS", 1, 5, 0, jour) == 74919  # paris_communes_limitrophes
+    assert p.plafond_ressources("PLUS", 2, 4, 0, jour) == 57930  # ile_de_france
+    assert p.plafond_ressources("PLUS", 3, 2, 0, jour) == 31254  # autres_regions
+    # 8 persons in zone 3: category 6 + 2 × par_personne_supplementaire/autres_regions.
+    assert p.plafond_ressources("PLUS", 3, 6, 2, jour) == 60156 + 2 * 6710
+    jour = date(2024, 3, 1)
+    assert p.plafond_ressources("PLUS", 1, 6, 0, jour) == 81562
+    assert p.plafond_ressources("PLUS", 2, 5, 0, jour) == 66347
+    assert p.plafond_ressources("PLUS", 3, 4, 0, jour) == 43899
+    assert p.plafond_ressources("PLUS", 1, 6, 1, jour) == 81562 + 9089
+
+
+def test_plafonds_plai_2022_conformes_a_openfisca(p: Parametres) -> None:
+    jour = date(2022, 3, 1)
+    assert p.plafond_ressources("PLAI", 1, 5, 0, jour) == 37218
+    assert p.plafond_ressources("PLAI", 2, 3, 0, jour) == 26210
+    assert p.plafond_ressources("PLAI", 3, 4, 0, jour) == 22665
+    assert p.plafond_ressources("PLAI", 2, 6, 1, jour) == 38339 + 4270
+
+
+def test_plafonds_plai_2023_a_2026_absents_d_openfisca_restent_manquants(p: Parametres) -> None:
+    # OpenFisca-France stops at 2022-01-01 for PLAI: nothing is stored for 2023, 2024 or 2026,
+    # and nothing may be derived from the PLUS trend. The message says where to look.
+    for jour in (date(2023, 3, 1), date(2024, 3, 1), date(2026, 3, 1)):
+        for zone in (1, 2, 3):
+            with pytest.raises(ParametreManquant) as erreur:
+                p.plafond_ressources("PLAI", zone, 1, 0, jour)
+            message = str(erreur.value)
+            assert "OpenFisca-France s'arrête au 1er janvier 2022" in message
+            assert "19 décembre 2025" in message and "annexe II" in message
+    with pytest.raises(ParametreManquant, match="Zone 2 non retrouvée"):
+        p.plafond_ressources("PLAI", 2, 1, 0, date(2025, 3, 1))
+
+
 def test_plafonds_pls_published_values_and_plus_times_1_3(p: Parametres) -> None:
     # Published 2025 zone 1 values (arrêté du 23 décembre 2024)...
     assert p.plafond_ressources("PLS", 1, 1, 0, date(2025, 3, 1)) == 34693
@@ -165,6 +207,8 @@ def test_pls_2025_paris_vaut_plus_majore_de_30_pour_cent(p: Parametres) -> None:
 def test_pli_inconnu(p: Parametres) -> None:
     with pytest.raises(ParametreManquant, match="PLI non retrouvés"):
         p.plafond_ressources("PLI", 1, 1, 0, JOUR_2026)
+    with pytest.raises(ParametreManquant, match="OpenFisca-France n'a pas de paramètre PLI"):
+        p.plafond_ressources("PLI", 3, 1, 0, date(2024, 3, 1))
 
 
 def test_plafonds_arguments_invalides(p: Parametres) -> None:

@@ -49,6 +49,16 @@ def chemin_grille(text: str) -> Path:
 # Subcommands -----------------------------------------------------------------------------------
 
 
+def _est_politique(path: Path) -> bool:
+    """A file whose first top-level key (after comments) is `politique:` is a policy."""
+    if not path.is_file():
+        return False
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line.startswith("politique:")
+    return False
+
+
 def cmd_valide(args) -> int:
     """Check grids and policies (a file whose first key is `politique:` is a policy)."""
     from rules.politique import charger_politique
@@ -56,8 +66,7 @@ def cmd_valide(args) -> int:
     failed = 0
     for name in args.grilles:
         path = chemin_grille(name)
-        is_policy = path.exists() and path.read_text(encoding="utf-8", errors="replace").lstrip().startswith(
-            "politique:") or (not path.exists() and chemin_politique(name).exists())
+        is_policy = _est_politique(path) or (not path.exists() and chemin_politique(name).exists())
         try:
             loaded = charger_politique(chemin_politique(name)) if is_policy else charger_grille(path)
         except ErreurRegles as exc:
@@ -211,6 +220,78 @@ def resume_propositions(data: dict) -> str:
     return "\n".join(lines)
 
 
+def cmd_simule(args) -> int:
+    """Replay a year of CALs, one or two arms, in replicas; write the report."""
+    from simulation.annee import Scenario, charger_dynamique
+    from simulation.monte_carlo import executer
+    from simulation.national import simuler_national
+    from simulation.rapport import ecrire_rapport, resultats_json
+
+    if args.repliques < 1 or args.mois < 1 or args.demandes < 1:
+        raise ErreurUtilisateur("--repliques, --mois et --demandes doivent être au moins 1")
+    flux = charger_dynamique()
+    if args.refus is not None:
+        if not 0 <= args.refus <= 1:
+            raise ErreurUtilisateur(f"--refus {args.refus} : une probabilité entre 0 et 1 est attendue")
+        flux = flux.model_copy(update={"refus": flux.refus.model_copy(
+            update={"valeur": {"hors_qpv": args.refus, "qpv": args.refus}})})
+    sc = Scenario(bras=_bras(args), demandes=args.demandes, logements_par_an=args.logements_par_an,
+                  debut=args.debut, mois=args.mois, epci=args.epci, departement=args.departement,
+                  dynamique=flux, limite_temps_s=args.limite_temps, ecart_cible=args.ecart_cible)
+    args.sortie.mkdir(parents=True, exist_ok=True)
+    if args.national:
+        out = simuler_national(sc, args.repliques, args.sortie, args.graine, args.processus, args.dask)
+        print(f"Synthèse nationale : {args.sortie / 'synthese.md'} ({len(out['territoires'])} EPCI)")
+        return 0
+    summary, runs = executer(sc, args.repliques, args.graine, args.processus, args.dask)
+    (args.sortie / "repliques.json").write_text(resultats_json({"repliques": runs}), encoding="utf-8")
+    path = ecrire_rapport(summary, args.sortie)
+    print(resume_simulation(summary))
+    print(f"Rapport : {path} ; chiffres : {args.sortie / 'resultats.json'}")
+    return 0
+
+
+def _bras(args):
+    """One or two arms from --grille, --politique and --methode (a single value serves both arms)."""
+    from rules.politique import charger_politique
+    from simulation.annee import Bras
+
+    lists = {"grille": args.grille or ["exemple_complet"], "politique": args.politique or ["defaut"],
+             "methode": args.methode or ["optimiseur"]}
+    n = max(len(v) for v in lists.values())
+    if n > 2 or any(len(v) not in (1, n) for v in lists.values()):
+        raise ErreurUtilisateur("au plus deux bras : donnez une ou deux valeurs à --grille, --politique et --methode")
+    arms = []
+    for i in range(n):
+        g_name, p_name, method = (v[i] if len(v) == n else v[0] for v in lists.values())
+        grid = charger_grille(chemin_grille(g_name))
+        policy = charger_politique(chemin_politique(p_name))
+        if args.plafond_inconnu:
+            policy = policy.model_copy(update={"eligibilite": policy.eligibilite.model_copy(
+                update={"plafond_inconnu": args.plafond_inconnu})})
+        label = f"{'AB'[i]} : {Path(g_name).stem}, {Path(p_name).stem}, {method}" if n > 1 else \
+            f"{Path(g_name).stem}, {Path(p_name).stem}, {method}"
+        arms.append(Bras(label, grid, policy, method))
+    return tuple(arms)
+
+
+def resume_simulation(summary: dict) -> str:
+    lines = [f"{summary['scenario']['repliques']} réplique(s) de {summary['scenario']['mois']} mois, "
+             f"{summary['secondes']:.0f} s ({summary['scenario']['execution']})."]
+    for label, arm in summary["bras"].items():
+        lines.append(f"{label} :")
+        for o in arm["objectifs"]:
+            y = o["annee"]
+            if y["moyenne"] is None:
+                continue
+            lines.append(f"  {o['id']} [{o['groupe']}] : {y['moyenne'] * 100:.1f} % (90 % : {y['bas'] * 100:.1f}–"
+                         f"{y['haut'] * 100:.1f}) pour {o['cible'] * 100:.0f} % visés".replace(".", ","))
+        housed = arm["indicateurs"]["menages_loges"]["moyenne"]
+        lines.append(f"  ménages logés : {housed:.0f} ; attente moyenne des logés : "
+                     f"{arm['attente_jours']['tous']['moyenne']['moyenne'] or 0:.0f} jours")
+    return "\n".join(lines)
+
+
 def cmd_demo(args) -> int:
     from api.demo import demo
 
@@ -270,6 +351,30 @@ def parser() -> ArgumentParser:
     s.add_argument("--separateur", default=",")
     s.add_argument("--sortie", type=Path, required=True, help="dossier : propositions.json et feuille_cal.md")
     s.set_defaults(fn=cmd_propose)
+
+    s = sub.add_parser("simule", help="rejouer une année de CAL sur un territoire généré (une ou deux variantes)")
+    s.add_argument("--grille", action="append", metavar="GRILLE", help="grille (deux fois pour comparer A et B)")
+    s.add_argument("--politique", action="append", help="politique (deux fois pour comparer A et B)")
+    s.add_argument("--methode", action="append", choices=["optimiseur", "glouton"],
+                   help="optimiseur, ou glouton = pratique actuelle (deux fois pour comparer)")
+    s.add_argument("--demandes", type=int, default=50_000, help="demandes en attente au départ (50 000)")
+    s.add_argument("--logements-par-an", type=int, help="logements libérés dans l'année (défaut : stock / 5,8)")
+    s.add_argument("--debut", type=jour, default=date(2026, 1, 1), help="début de l'année simulée AAAA-MM-JJ")
+    s.add_argument("--mois", type=int, default=12, help="nombre de CAL mensuelles (12)")
+    s.add_argument("--repliques", type=int, default=10, help="répliques Monte-Carlo (10)")
+    s.add_argument("--graine", type=int, default=0, help="graine de la première réplique (0)")
+    s.add_argument("--epci", default="200046977", help="code SIREN de l'EPCI (Métropole de Lyon)")
+    s.add_argument("--departement", default="69", help="département (69)")
+    s.add_argument("--national", action="store_true", help="chaque EPCI du tableau des seuils du premier quartile")
+    s.add_argument("--processus", type=int, help="répliques en parallèle sur cette machine (défaut : un par cœur)")
+    s.add_argument("--dask", metavar="ADRESSE", help="adresse d'un ordonnanceur Dask (tcp://hôte:8786)")
+    s.add_argument("--refus", type=float, help="probabilité de refus d'un logement (défaut : dynamique.yaml)")
+    s.add_argument("--limite-temps", type=float, default=20.0, help="secondes par CAL pour l'optimiseur (20)")
+    s.add_argument("--ecart-cible", type=float, default=0.001, help="écart prouvé suffisant par CAL (0,001)")
+    s.add_argument("--plafond-inconnu", choices=["erreur", "ecarter_logement"], default="ecarter_logement",
+                   help="logement sans plafond de ressources connu (PLAI 2026) : écarté (défaut) ou erreur")
+    s.add_argument("--sortie", type=Path, required=True, help="dossier : rapport.html, resultats.json")
+    s.set_defaults(fn=cmd_simule)
 
     s = sub.add_parser("demo", help="démonstration : territoire généré, coté avec la grille d'exemple")
     s.add_argument("--dossier", type=Path, default=Path("demo"), help="dossier de sortie (demo)")

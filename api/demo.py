@@ -51,6 +51,8 @@ def demo(dossier: Path, n_demandes: int, graine: int, jour: date) -> int:
     print(expliquer(cot, str(cot.numero_unique.iloc[first])).texte())
     print()
     _cal(dossier, paths, table, cot, jour)
+    print()
+    _simulation(dossier, grid, jour)
     return 0
 
 
@@ -71,3 +73,25 @@ def _cal(dossier: Path, paths: dict, table, cot, jour: date) -> None:
     lot = proposer(units, table, cot, politique, jour)
     print(resume_propositions(ecrire(lot, dossier)))
     print(f"   feuille de CAL : {dossier / 'feuille_cal.md'}")
+
+
+def _simulation(dossier: Path, grid, jour: date) -> None:
+    """A short simulated half-year: the optimizer under the policy against today's greedy practice."""
+    from api.cli import resume_simulation
+    from rules.politique import charger_politique
+    from simulation.annee import Bras, Scenario
+    from simulation.monte_carlo import executer
+    from simulation.rapport import ecrire_rapport
+
+    politique = charger_politique(POLITIQUE)
+    politique = politique.model_copy(update={"eligibilite": politique.eligibilite.model_copy(
+        update={"plafond_inconnu": "ecarter_logement"})})
+    arms = (Bras("A : optimiseur et politique", grid, politique, "optimiseur"),
+            Bras("B : pratique actuelle (glouton)", grid, politique, "glouton"))
+    sc = Scenario(bras=arms, demandes=5_000, logements_par_an=800, debut=jour, mois=6,
+                  limite_temps_s=20.0, ecart_cible=1e-3)
+    print("6. Simulation : 6 CAL mensuelles sur 5 000 demandes, 4 répliques, optimiseur contre glouton")
+    summary, _runs = executer(sc, 4, graine=0, progression=False)
+    path = ecrire_rapport(summary, dossier / "simulation")
+    print(resume_simulation(summary))
+    print(f"   rapport : {path}")

@@ -189,10 +189,32 @@ def _comparaison(a: list[dict], b: list[dict]) -> dict[str, Any]:
 
 
 def executer(sc: Scenario, repliques: int, graine: int = 0, processus: int | None = None,
-             dask: str | None = None, progression: bool = True,
-             validation: list[dict] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+             dask: str | None = None, progression: bool = True) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Run and summarise: (summary for the report, the replicas' raw figures)."""
     start = time.perf_counter()
     runs = lancer(sc, repliques, graine, processus, dask, progression)
     where = f"Dask ({dask})" if dask else f"local, {min(processus or os.cpu_count() or 1, repliques)} processus"
-    return resumer(sc, runs, time.perf_counter() - start, where, validation), runs
+    summary = resumer(sc, runs, time.perf_counter() - start, where)
+    rows = validation_premier_quartile(summary)
+    if rows:
+        summary["validation"] = rows
+    return summary, runs
+
+
+def validation_premier_quartile(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The national benchmark: Q1 share outside QPV, today's practice 15-20 %, the law 25 %."""
+    rows = []
+    for label, arm in summary["bras"].items():
+        for o in arm["objectifs"]:
+            if o["id"] != "q1_hors_qpv" or o["annee"]["moyenne"] is None:
+                continue
+            share = o["annee"]["moyenne"]
+            if summary["scenario"]["bras"][label]["methode"] == "glouton":
+                rows.append({"libelle": f"Part Q1 hors QPV, pratique actuelle ({label})", "valeur": share,
+                             "attendu": "15 % à 20 % (Ancols 2019 : 15,5 % ; avant la loi : 19 %)",
+                             "conforme": 0.15 <= share <= 0.20})
+            else:
+                rows.append({"libelle": f"Part Q1 hors QPV, {label}", "valeur": share, "attendu": "au moins 25 %",
+                             "conforme": share >= o["cible"]})
+    return rows
+

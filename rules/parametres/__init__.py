@@ -768,6 +768,10 @@ class Parametres:
             texte += f" ; valeur régionale de repli : {regions}"
         return texte
 
+    def epcis_premier_quartile(self) -> list[tuple[str, str, str | None]]:
+        """The EPCIs of the first-quartile table: (SIREN, name, département or None)."""
+        return [(code, e.nom, e.departement) for code, e in sorted(self._seuils.epcis.items())]
+
     def seuil_premier_quartile(self, epci: str, jour: date, region: str | None = None) -> float:
         """First-quartile threshold (€/UC/year) for an EPCI (SIREN code) on ``jour``.
 

@@ -280,7 +280,11 @@ def _cal(sc: Scenario, arm: Bras, grid, state: _Etat, batch: pd.DataFrame, cal: 
     ids = np.flatnonzero(state.statut == 1)
     pool = state.table.iloc[ids].reset_index(drop=True)
     policy = _avec_realise(arm.politique, state.realise)
-    unknown = logements_sans_plafond(batch, cal, parametres) if len(batch) else np.zeros(0, dtype=bool)
+    # units whose ceiling is unknown: set aside when the policy says so, else eligibility raises
+    if policy.eligibilite.plafond_inconnu == "ecarter_logement" and len(batch):
+        unknown = logements_sans_plafond(batch, cal, parametres)
+    else:
+        unknown = np.zeros(len(batch), dtype=bool)
     units = batch[~unknown].reset_index(drop=True)
     month: dict[str, Any] = {"mois": f"{cal:%Y-%m}", "date_cal": cal.isoformat(), "logements": len(batch),
                              "logements_sans_plafond": int(unknown.sum())}

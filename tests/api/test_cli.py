@@ -145,3 +145,38 @@ def test_propose_stops_on_an_unknown_ceiling_by_default(tmp_path, capsys):
     assert main(["propose", str(tmp_path / "demandes.csv"), str(tmp_path / "logements.csv"), "--grille",
                  "exemple_complet", "--date", "2026-03-01", "--sortie", str(tmp_path / "cal")]) == 1
     assert "plafond de ressources PLAI" in capsys.readouterr().err
+
+
+def test_valide_recognises_shipped_policies(capsys):
+    assert main(["valide", "rules/politiques/defaut.yaml", "pratique_actuelle"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("politique valide") == 2
+
+
+def test_simule_two_arms_writes_the_report(tmp_path, capsys):
+    code = main(["simule", "--methode", "optimiseur", "--politique", "defaut", "--methode", "glouton",
+                 "--politique", "pratique_actuelle", "--demandes", "1500", "--logements-par-an", "240",
+                 "--mois", "2", "--repliques", "2", "--processus", "1", "--sortie", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "A : exemple_complet, defaut, optimiseur" in out and "B : exemple_complet, pratique_actuelle, glouton" in out
+    html = (tmp_path / "rapport.html").read_text(encoding="utf-8")
+    assert "Qui gagne" in html and "q1" in (tmp_path / "resultats.json").read_text(encoding="utf-8")
+    assert (tmp_path / "repliques.json").exists()
+
+
+def test_simule_refuses_three_arms_and_bad_probability(tmp_path, capsys):
+    assert main(["simule", "--methode", "glouton", "--methode", "glouton", "--methode", "glouton",
+                 "--sortie", str(tmp_path)]) == 1
+    assert "au plus deux bras" in capsys.readouterr().err
+    assert main(["simule", "--refus", "1.5", "--sortie", str(tmp_path)]) == 1
+    assert "entre 0 et 1" in capsys.readouterr().err
+
+
+def test_simule_national_covers_every_epci(tmp_path, capsys):
+    code = main(["simule", "--national", "--methode", "glouton", "--demandes", "600", "--logements-par-an", "120",
+                 "--mois", "1", "--repliques", "1", "--processus", "1", "--sortie", str(tmp_path)])
+    assert code == 0
+    summary = (tmp_path / "synthese.md").read_text(encoding="utf-8")
+    assert "Métropole de Lyon" in summary and "Métropole du Grand Paris" in summary
+    assert (tmp_path / "200046977" / "rapport.html").exists()

@@ -173,8 +173,9 @@ def resoudre(inst: Instance) -> Resultat:
         # the LP optimum over all pairs is a proposal: optimal, nothing left to branch on
         mip = _MipSolution(value, "optimal", True, master.lp_x)
         log.append("relaxation entière : la solution du LP est la proposition optimale")
-    elif len(new):  # pricing cut short by the time limit: best proposal on the model as it stands
-        mip = master.solve_mip(remaining)
+    elif len(new):  # pricing cut short by the time limit: a dive on the model as it stands (a full
+        # MIP would first re-solve its root LP from scratch, which HiGHS does not interrupt in time)
+        mip = master.dive(remaining)
     else:
         # Dive: keep the LP's integral choices and branch on its fractional ones (fast, near the
         # bound). Then reduced-cost fixing: a pair whose reduced cost is below dive − bound is in
@@ -202,11 +203,30 @@ def resoudre(inst: Instance) -> Resultat:
             proven = (exact.status == "optimal" and complete) or _closes(bound, mip.value)
             mip = _MipSolution(mip.value, "optimal" if proven else ("realisable" if mip.has_solution else exact.status),
                                mip.has_solution, mip.x)
+    if not mip.has_solution and not any(o.dure for o in inst.objectifs) and not any(r.dure for r in inst.regles):
+        return _greedy_fallback(inst, v, master, bound, rounds, start, log)
     gap = abs(bound - mip.value) / max(abs(bound), 1e-9) if mip.has_solution else float("inf")
     status = mip.status
     if status == "optimal" and len(new):  # optimal on the model, not proven over all pairs
         status = "realisable"
     return _result(inst, v, unit, master, mip, status, bound, gap, rounds, time.perf_counter() - start, log)
+
+
+def _greedy_fallback(inst: Instance, v: np.ndarray, master: _Master, bound: float, rounds: int, start: float,
+                     log: list[str]) -> Resultat:
+    """Out of time before the model found a proposal: today's greedy one, with its proven gap.
+
+    Only when every objective and rule is soft (the greedy proposal then meets the model). The
+    CAL always gets candidates; the status says the limit was hit and the gap how far from the
+    bound over all pairs the proposal may be.
+    """
+    greedy = glouton(inst)
+    value, shortfalls = _evaluate(inst, v, greedy.titulaire, greedy.suppleants)
+    gap = abs(bound - value) / max(abs(bound), 1e-9)
+    log.append(f"limite de temps atteinte avant une proposition du modèle : proposition gloutonne, "
+               f"écart prouvé {gap:.2e}")
+    return Resultat(greedy.titulaire, greedy.suppleants, "temps_depasse", value, bound, gap, shortfalls,
+                    int(master.in_model.sum()), len(v), rounds, time.perf_counter() - start, log)
 
 
 def _max_per_unit(inst: Instance, x: np.ndarray) -> np.ndarray:
@@ -595,13 +615,19 @@ def glouton(inst: Instance) -> Resultat:
         taken[chosen[:1] if not inst.une_fois else chosen] = True
         titular[u] = chosen[0] if len(chosen) else -1
         alternates.append(chosen[1:])
-    value = _objective_value(inst, v, titular, alternates)
-    return Resultat(titular, alternates, "glouton", value, float("nan"), float("nan"), {}, 0,
+    value, shortfalls = _evaluate(inst, v, titular, alternates)
+    return Resultat(titular, alternates, "glouton", value, float("nan"), float("nan"), shortfalls, 0,
                     len(v), 0, time.perf_counter() - start)
 
 
 def _objective_value(inst: Instance, v: np.ndarray, titular: np.ndarray, alternates) -> float:
     """The model's objective for a given proposal (the greedy's, and checks), as vectors."""
+    total, _shortfalls = _evaluate(inst, v, titular, alternates)
+    return total
+
+
+def _evaluate(inst: Instance, v: np.ndarray, titular: np.ndarray, alternates) -> tuple[float, dict[str, np.ndarray]]:
+    """A proposal's objective value and its shortfall per objective group and per rule unit."""
     n_apps = max(len(inst.score), 1)
     keys = inst.unite.astype(np.int64) * n_apps + inst.demande
     order = np.argsort(keys, kind="stable")
@@ -616,21 +642,22 @@ def _objective_value(inst: Instance, v: np.ndarray, titular: np.ndarray, alterna
     alt_apps = np.concatenate([np.asarray(a, dtype=np.int64) for a in alternates] or [np.zeros(0, np.int64)])
     total = float(np.sum(inst.poids[0] * value_of(units_t, titular[units_t]) + bonus_titulaire(inst)))
     total += float(np.sum(inst.poids[1] * value_of(alt_units, alt_apps)))
+    shortfalls = {}
     for o in inst.objectifs:
-        if o.dure:
-            continue
         counted = has_t & (o.groupe >= 0)
         attributions = np.bincount(o.groupe[counted], minlength=len(o.realise))
         public = np.bincount(o.groupe[counted], weights=o.public[titular[counted]], minlength=len(o.realise))
         lhs = public - o.cible * attributions
         need = o.cible * o.realise[:, 0] - o.realise[:, 1]
-        total -= o.penalite * float(np.maximum(need - lhs, 0.0).sum())
+        shortfalls[o.id] = np.maximum(need - lhs, 0.0)
+        if not o.dure:
+            total -= o.penalite * float(shortfalls[o.id].sum())
     for r in inst.regles:
-        if r.dure:
-            continue
         available = np.bincount(inst.unite[r.public[inst.demande]], minlength=inst.n_logements)
         need = np.where(r.logements, np.minimum(r.minimum, available), 0)
         have = np.bincount(units_t, weights=r.public[titular[units_t]], minlength=inst.n_logements)
         have += np.bincount(alt_units, weights=r.public[alt_apps], minlength=inst.n_logements)
-        total -= r.penalite * float(np.maximum(need - have, 0).sum())
-    return total
+        shortfalls[r.id] = np.maximum(need - have, 0).astype(float)
+        if not r.dure:
+            total -= r.penalite * float(shortfalls[r.id].sum())
+    return total, shortfalls

@@ -155,6 +155,13 @@ def resoudre(inst: Instance) -> Resultat:
             empty = _MipSolution(float("-inf"), "infaisable", False, np.zeros(master.n_cols))
             return _result(inst, v, unit, master, empty, "infaisable", float("inf"), float("inf"), rounds,
                            time.perf_counter() - start, log)
+        if not master.lp_optimal:  # stopped by the time limit: its duals prove nothing
+            log.append("limite de temps atteinte pendant le programme linéaire : aucune borne prouvée")
+            if not any(o.dure for o in inst.objectifs) and not any(r.dure for r in inst.regles):
+                return _greedy_fallback(inst, v, master, float("inf"), rounds, start, log)
+            empty = _MipSolution(float("-inf"), "temps_depasse", False, np.zeros(master.n_cols))
+            return _result(inst, v, unit, master, empty, "temps_depasse", float("inf"), float("inf"), rounds,
+                           time.perf_counter() - start, log)
         rc = master.price_all()
         # the few most promising columns per unit, as in column generation
         positive = (rc > TOLERANCE) & ~master.in_model
@@ -222,9 +229,9 @@ def _greedy_fallback(inst: Instance, v: np.ndarray, master: _Master, bound: floa
     """
     greedy = glouton(inst)
     value, shortfalls = _evaluate(inst, v, greedy.titulaire, greedy.suppleants)
-    gap = abs(bound - value) / max(abs(bound), 1e-9)
-    log.append(f"limite de temps atteinte avant une proposition du modèle : proposition gloutonne, "
-               f"écart prouvé {gap:.2e}")
+    gap = abs(bound - value) / max(abs(bound), 1e-9) if np.isfinite(bound) else float("inf")
+    log.append("limite de temps atteinte avant une proposition du modèle : proposition gloutonne"
+               + (f", écart prouvé {gap:.2e}" if np.isfinite(gap) else ", écart non prouvé"))
     return Resultat(greedy.titulaire, greedy.suppleants, "temps_depasse", value, bound, gap, shortfalls,
                     int(master.in_model.sum()), len(v), rounds, time.perf_counter() - start, log)
 
@@ -466,6 +473,7 @@ class _Master:
         return np.concatenate(pairs), np.concatenate(col_t), np.concatenate(col_a)
 
     feasible_empty = True
+    lp_optimal = True
 
     def _empty(self) -> bool:
         """No column at all: the only proposal is the empty one, feasible iff zero meets every row."""
@@ -482,6 +490,7 @@ class _Master:
             return 0.0 if self.feasible_empty else float("-inf")
         self.h.run()
         self.lp_infeasible = self.h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
+        self.lp_optimal = self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         solution = self.h.getSolution()
         self.duals = np.asarray(solution.row_dual)
         self.lp_x = np.asarray(solution.col_value)

@@ -125,3 +125,24 @@ def test_same_input_same_output(inst):
 @given(instances(hard=False))
 def test_never_worse_than_the_greedy_practice(inst):
     assert resoudre(inst).objectif >= glouton(inst).objectif - 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(instances(hard=False))
+def test_out_of_time_still_gives_a_valid_proposal_and_a_true_gap(inst):
+    """With no time at all, every unit still gets eligible candidates, and the gap is honest."""
+    import dataclasses
+
+    result = resoudre(dataclasses.replace(inst, limite_temps_s=1e-9))
+    assert result.statut in {"optimal", "realisable", "temps_depasse"}
+    proposed = []
+    for u in range(inst.n_logements):
+        eligible = set(inst.demande[inst.debut[u]:inst.debut[u + 1]].tolist())
+        chosen = ([int(result.titulaire[u])] if result.titulaire[u] >= 0 else []) + list(result.suppleants[u])
+        assert set(chosen) <= eligible
+        proposed += chosen if inst.une_fois else chosen[:1]
+    assert len(proposed) == len(set(proposed))
+    assert (result.titulaire >= 0).any() or not len(inst.demande)  # the CAL is never left empty-handed
+    best = brute_force(inst)
+    assert result.objectif <= best + 1e-6  # the proposal is real...
+    assert result.borne >= best - 1e-6  # ...and the bound is a bound

@@ -409,6 +409,10 @@ def _figure_objectif(
                 ax.set_title(_libelle_groupe_objectif(groupe))
         for ax in axes.flat[n:]:
             ax.set_visible(False)
+        # shared y axis: the highest band or target of every panel stays in view
+        cibles = [_val(o.get("cible")) for objs in par_groupe.values() for o in objs.values() if _present(o.get("cible"))]
+        haut = max([ax.dataLim.y1 for ax in axes.flat[:n] if np.isfinite(ax.dataLim.y1)] + cibles + [0.05])
+        axes.flat[0].set_ylim(0, min(haut * 1.08, 1.05) if haut <= 1 else haut * 1.08)
         axes.flat[0].legend(loc="best", fontsize=8, frameon=False)
         axes.flat[0].set_ylabel("Part cumulée depuis janvier")
         fig.suptitle("\n".join(textwrap.wrap(libelle, 90)), fontsize=11)

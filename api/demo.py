@@ -83,11 +83,14 @@ def _simulation(dossier: Path, grid, jour: date) -> None:
     from simulation.monte_carlo import executer
     from simulation.rapport import ecrire_rapport
 
-    politique = charger_politique(POLITIQUE)
-    politique = politique.model_copy(update={"eligibilite": politique.eligibilite.model_copy(
-        update={"plafond_inconnu": "ecarter_logement"})})
-    arms = (Bras("A : optimiseur et politique", grid, politique, "optimiseur"),
-            Bras("B : pratique actuelle (glouton)", grid, politique, "glouton"))
+    def policy(name: str):  # PLAI 2026 ceilings are not in the tables: those units are set aside
+        p = charger_politique(POLITIQUE.with_name(name))
+        aside = p.eligibilite.model_copy(update={"plafond_inconnu": "ecarter_logement"})
+        return p.model_copy(update={"eligibilite": aside})
+
+    arms = (Bras("A : optimiseur et politique légale", grid, policy("defaut.yaml"), "optimiseur"),
+            Bras("B : pratique actuelle (glouton, examen de solvabilité)", grid, policy("pratique_actuelle.yaml"),
+                 "glouton"))
     sc = Scenario(bras=arms, demandes=5_000, logements_par_an=800, debut=jour, mois=6,
                   limite_temps_s=20.0, ecart_cible=1e-3)
     print("6. Simulation : 6 CAL mensuelles sur 5 000 demandes, 4 répliques, optimiseur contre glouton")

@@ -410,7 +410,8 @@ def _figure_objectif(
         for ax in axes.flat[n:]:
             ax.set_visible(False)
         # shared y axis: the highest band or target of every panel stays in view
-        cibles = [_val(o.get("cible")) for objs in par_groupe.values() for o in objs.values() if _present(o.get("cible"))]
+        cibles = [_val(o.get("cible")) for objs in par_groupe.values() for o in objs.values()
+                  if _present(o.get("cible"))]
         haut = max([ax.dataLim.y1 for ax in axes.flat[:n] if np.isfinite(ax.dataLim.y1)] + cibles + [0.05])
         axes.flat[0].set_ylim(0, min(haut * 1.08, 1.05) if haut <= 1 else haut * 1.08)
         axes.flat[0].legend(loc="best", fontsize=8, frameon=False)

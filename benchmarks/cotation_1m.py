@@ -12,7 +12,6 @@ as the reference in the same run, the same grid evaluated row by row in plain Py
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import resource
 import statistics
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import ecrire_resultats
 from cotation.moteur import compiler, evaluer
 from cotation.reference import evaluer_lignes
 from cotation.table import demandes_depuis_table
@@ -117,10 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                     "coeurs": __import__("os").cpu_count()}
     r["mode"] = "rapide" if args.quick else "complet"
     print(tableau(r))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    out = RESULTS if not args.quick else RESULTS.with_name("cotation_1m_rapide.json")
-    out.write_text(json.dumps(r, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"Résultats : {out}")
+    ecrire_resultats(r, RESULTS if not args.quick else RESULTS.with_name("cotation_1m_rapide.json"))
     return 0
 
 

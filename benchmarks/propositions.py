@@ -13,7 +13,6 @@ writes benchmarks/results/propositions.json.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import time
 from datetime import date
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import ecrire_resultats
 from benchmarks.cp_sat import cp_sat_top_k
 from cotation.moteur import evaluer
 from matching.eligibilite import candidats
@@ -118,10 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     print(table(rows))
     out = {"lots": rows, "cibles": TARGETS, "mode": "rapide" if args.quick else "complet"}
-    path = RESULTS if not args.quick else RESULTS.with_name("propositions_rapide.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"Résultats : {path}")
+    ecrire_resultats(out, RESULTS if not args.quick else RESULTS.with_name("propositions_rapide.json"))
     return 0
 
 

@@ -13,12 +13,12 @@ benchmarks/results/simulation.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import time
 from pathlib import Path
 
+from benchmarks import ecrire_resultats
 from rules.chargement import charger_grille
 from rules.politique import charger_politique
 from simulation.annee import Bras, Scenario
@@ -72,10 +72,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{row['dont_optimiseur_s']:>14.1f} {row['paralleles_s']:>11.1f} ({n:>2}) {row['acceleration']:>13.2f} "
           f"{row['cent_repliques_estime_s']:>23}")
     out = {"mesure": row, "cibles": TARGETS, "mode": "rapide" if args.quick else "complet"}
-    path = RESULTS if not args.quick else RESULTS.with_name("simulation_rapide.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"Résultats : {path}")
+    ecrire_resultats(out, RESULTS if not args.quick else RESULTS.with_name("simulation_rapide.json"))
     return 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chronos import canonique, sans_chronos
 
 import simulation.annee as annee
 from cotation.moteur import compiler
@@ -25,18 +26,6 @@ GRAINES = (0, 1, 2, 3)
 # A small territory: about 2,000 applications, 240 units a year, one quarter.
 PETIT = {"demandes": 2000, "logements_par_an": 240, "mois": 3}
 
-
-def sans_chronos(obj):
-    """A deep copy without the wall-clock keys ('secondes'), at every level."""
-    if isinstance(obj, dict):
-        return {k: sans_chronos(v) for k, v in obj.items() if k != "secondes"}
-    if isinstance(obj, list):
-        return [sans_chronos(v) for v in obj]
-    return obj
-
-
-def canonique(obj) -> str:
-    return json.dumps(sans_chronos(obj), sort_keys=True)
 
 
 def avec_refus(taux: float, legitimes: float | None = None):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chronos import canonique
 
 from rules.chargement import charger_grille
 from rules.politique import charger_politique
@@ -22,18 +23,6 @@ GRILLE = RACINE / "rules" / "grilles" / "exemple_complet.yaml"
 GRAINE, REPLIQUES = 10, 3
 GROUPES = ("tous", *GROUPES_SUIVIS)
 
-
-def sans_chronos(obj):
-    """A deep copy without the wall-clock keys ('secondes'), at every level."""
-    if isinstance(obj, dict):
-        return {k: sans_chronos(v) for k, v in obj.items() if k != "secondes"}
-    if isinstance(obj, list):
-        return [sans_chronos(v) for v in obj]
-    return obj
-
-
-def canonique(runs) -> str:
-    return json.dumps(sans_chronos(runs), sort_keys=True)
 
 
 @pytest.fixture(scope="module")

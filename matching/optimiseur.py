@@ -88,6 +88,11 @@ class Instance:
         return len(self.debut) - 1
 
     @property
+    def souple(self) -> bool:
+        """Every objective and rule is soft: any proposal, the greedy's included, meets the model."""
+        return not any(o.dure for o in self.objectifs) and not any(r.dure for r in self.regles)
+
+    @property
     def unite(self) -> np.ndarray:
         """Unit of each pair."""
         return np.repeat(np.arange(self.n_logements), np.diff(self.debut))
@@ -157,7 +162,7 @@ def resoudre(inst: Instance) -> Resultat:
                            time.perf_counter() - start, log)
         if not master.lp_optimal:  # stopped by the time limit: its duals prove nothing
             log.append("limite de temps atteinte pendant le programme linéaire : aucune borne prouvée")
-            if not any(o.dure for o in inst.objectifs) and not any(r.dure for r in inst.regles):
+            if inst.souple:
                 return _greedy_fallback(inst, v, master, float("inf"), rounds, start, log)
             empty = _MipSolution(float("-inf"), "temps_depasse", False, np.zeros(master.n_cols))
             return _result(inst, v, unit, master, empty, "temps_depasse", float("inf"), float("inf"), rounds,
@@ -210,7 +215,7 @@ def resoudre(inst: Instance) -> Resultat:
             proven = (exact.status == "optimal" and complete) or _closes(bound, mip.value)
             mip = _MipSolution(mip.value, "optimal" if proven else ("realisable" if mip.has_solution else exact.status),
                                mip.has_solution, mip.x)
-    if not mip.has_solution and not any(o.dure for o in inst.objectifs) and not any(r.dure for r in inst.regles):
+    if not mip.has_solution and inst.souple:
         return _greedy_fallback(inst, v, master, bound, rounds, start, log)
     gap = abs(bound - mip.value) / max(abs(bound), 1e-9) if mip.has_solution else float("inf")
     status = mip.status

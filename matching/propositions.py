@@ -55,12 +55,14 @@ def options_eligibilite(politique: Politique) -> OptionsEligibilite:
     )
 
 
-def _scope(logements: pd.DataFrame, scope: str) -> np.ndarray:
+def logements_vises(logements: pd.DataFrame, scope: str) -> np.ndarray:
+    """The units an objective or a rule covers: all, those in QPV, or those outside."""
     qpv = logements["qpv"].to_numpy(dtype=bool)
     return {"tous": np.ones(len(qpv), dtype=bool), "qpv": qpv, "hors_qpv": ~qpv}[scope]
 
 
-def _groups(logements: pd.DataFrame, niveau: str) -> tuple[np.ndarray, list[str]]:
+def groupes_de_niveau(logements: pd.DataFrame, niveau: str) -> tuple[np.ndarray, list[str]]:
+    """Each unit's group at an objective's level (EPCI, bailleur, reservataire): codes and labels."""
     column = {"epci": "epci", "bailleur": "bailleur", "reservataire": "reservataire"}[niveau]
     codes, labels = pd.factorize(logements[column].astype(str), sort=True)
     return codes.astype(np.int64), [str(x) for x in labels]
@@ -94,15 +96,15 @@ def construire_instance(
     for o in politique.objectifs:
         public = compiler_expression(o.public, "booleen")(ctx).copy()
         publics[o.id] = public
-        codes, labels = _groups(logements, o.niveau)
+        codes, labels = groupes_de_niveau(logements, o.niveau)
         groups_labels[o.id] = labels
-        group = np.where(_scope(logements, o.logements), codes, -1)
+        group = np.where(logements_vises(logements, o.logements), codes, -1)
         objectives.append(Objectif(o.id, public, group, o.cible, o.nature == "dure",
                                    float(o.penalite or 1000.0), _realise(politique, o.id, labels)))
     for r in politique.regles_logement:
         public = compiler_expression(r.public, "booleen")(ctx).copy()
         publics[r.id] = public
-        rules.append(Regle(r.id, public, _scope(logements, r.logements), r.minimum, r.nature == "dure",
+        rules.append(Regle(r.id, public, logements_vises(logements, r.logements), r.minimum, r.nature == "dure",
                            float(r.penalite or 200.0)))
     opt = politique.optimisation
     weights = list(opt.poids_rang)

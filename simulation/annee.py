@@ -35,7 +35,13 @@ from cotation.derivees import Contexte, ajouter_mois, mois_entre
 from cotation.moteur import compiler, evaluer
 from matching.eligibilite import candidats
 from matching.optimiseur import glouton, resoudre
-from matching.propositions import _groups, _scope, construire_instance, logements_sans_plafond, options_eligibilite
+from matching.propositions import (
+    construire_instance,
+    groupes_de_niveau,
+    logements_sans_plafond,
+    logements_vises,
+    options_eligibilite,
+)
 from rules.grille import Grille
 from rules.parametres import Parametres
 from rules.politique import Politique, Realise
@@ -391,8 +397,8 @@ def _compter(policy: Politique, realise: dict[str, dict[str, list[int]]], leased
     if not len(leased):
         return
     for o in policy.objectifs:
-        codes, labels = _groups(leased, o.niveau)
-        counted = _scope(leased, o.logements)
+        codes, labels = groupes_de_niveau(leased, o.niveau)
+        counted = logements_vises(leased, o.logements)
         public = publics[o.id][rows]
         for g, label in enumerate(labels):
             mine = counted & (codes == g)

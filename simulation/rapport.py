@@ -340,7 +340,7 @@ def _ecarts(comparaison: Mapping[str, Any], montrer_groupe: bool) -> list[_Ecart
 def _png(fig: Figure) -> str:
     """Base64 PNG without the software version in its metadata, so the bytes depend on the data only."""
     tampon = io.BytesIO()
-    fig.savefig(tampon, format="png", metadata={"Software": None})
+    fig.savefig(tampon, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.1)
     fig.clear()
     return base64.b64encode(tampon.getvalue()).decode("ascii")
 

@@ -267,8 +267,7 @@ def _bras(args):
         grid = charger_grille(chemin_grille(g_name))
         policy = charger_politique(chemin_politique(p_name))
         if args.plafond_inconnu:
-            policy = policy.model_copy(update={"eligibilite": policy.eligibilite.model_copy(
-                update={"plafond_inconnu": args.plafond_inconnu})})
+            policy = policy.avec_plafond_inconnu(args.plafond_inconnu)
         label = f"{'AB'[i]} : {Path(g_name).stem}, {Path(p_name).stem}, {method}" if n > 1 else \
             f"{Path(g_name).stem}, {Path(p_name).stem}, {method}"
         arms.append(Bras(label, grid, policy, method))

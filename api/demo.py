@@ -64,10 +64,8 @@ def _cal(dossier: Path, paths: dict, table, cot, jour: date) -> None:
     from matching.propositions import proposer
     from rules.politique import charger_politique
 
-    text = (POLITIQUE).read_text(encoding="utf-8")
     # PLAI ceilings for 2026 are not in rules/parametres yet: set those units aside, and say so
-    politique = charger_politique(POLITIQUE, texte=text.replace("plafond_inconnu: erreur",
-                                                                "plafond_inconnu: ecarter_logement"))
+    politique = charger_politique(POLITIQUE).avec_plafond_inconnu("ecarter_logement")
     units = lire_logements(paths["logements"]).head(40)
     print("5. CAL : propositions pour 40 logements vacants (politique par défaut, art. L.441-1)")
     lot = proposer(units, table, cot, politique, jour)
@@ -84,9 +82,7 @@ def _simulation(dossier: Path, grid, jour: date) -> None:
     from simulation.rapport import ecrire_rapport
 
     def policy(name: str):  # PLAI 2026 ceilings are not in the tables: those units are set aside
-        p = charger_politique(POLITIQUE.with_name(name))
-        aside = p.eligibilite.model_copy(update={"plafond_inconnu": "ecarter_logement"})
-        return p.model_copy(update={"eligibilite": aside})
+        return charger_politique(POLITIQUE.with_name(name)).avec_plafond_inconnu("ecarter_logement")
 
     arms = (Bras("A : optimiseur et politique légale", grid, policy("defaut.yaml"), "optimiseur"),
             Bras("B : pratique actuelle (glouton, examen de solvabilité)", grid, policy("pratique_actuelle.yaml"),

@@ -31,9 +31,8 @@ TARGETS = {"une_replique_s": 60.0, "cent_repliques_s": 3600.0}
 
 def scenario(demandes: int, logements: int, mois: int) -> Scenario:
     grid = charger_grille(ROOT / "rules" / "grilles" / "exemple_complet.yaml")
-    policy = charger_politique("defaut")
-    policy = policy.model_copy(update={"eligibilite": policy.eligibilite.model_copy(
-        update={"plafond_inconnu": "ecarter_logement"})})  # PLAI 2026 ceilings not in the tables
+    # PLAI 2026 ceilings are not in the tables: those units are set aside
+    policy = charger_politique("defaut").avec_plafond_inconnu("ecarter_logement")
     return Scenario(bras=(Bras("optimiseur", grid, policy, "optimiseur"),), demandes=demandes,
                     logements_par_an=logements, mois=mois, limite_temps_s=20.0, ecart_cible=1e-3)
 

@@ -232,12 +232,12 @@ def _greedy_fallback(inst: Instance, v: np.ndarray, master: _Master, bound: floa
     CAL always gets candidates; the status says the limit was hit and the gap how far from the
     bound over all pairs the proposal may be.
     """
-    greedy = glouton(inst)
-    value, shortfalls = _evaluate(inst, v, greedy.titulaire, greedy.suppleants)
+    greedy = glouton(inst)  # valued with the model's objective, shortfalls included
+    value = greedy.objectif
     gap = abs(bound - value) / max(abs(bound), 1e-9) if np.isfinite(bound) else float("inf")
     log.append("limite de temps atteinte avant une proposition du modèle : proposition gloutonne"
                + (f", écart prouvé {gap:.2e}" if np.isfinite(gap) else ", écart non prouvé"))
-    return Resultat(greedy.titulaire, greedy.suppleants, "temps_depasse", value, bound, gap, shortfalls,
+    return Resultat(greedy.titulaire, greedy.suppleants, "temps_depasse", value, bound, gap, greedy.manques,
                     int(master.in_model.sum()), len(v), rounds, time.perf_counter() - start, log)
 
 

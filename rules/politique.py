@@ -307,6 +307,10 @@ class Politique(_Strict):
     def regle(self, rid: str) -> RegleLogement:
         return next(r for r in self.regles_logement if r.id == rid)
 
+    def avec_plafond_inconnu(self, choix: str) -> Politique:
+        """The same policy with another treatment of units whose income ceiling is unknown."""
+        return self.model_copy(update={"eligibilite": self.eligibilite.model_copy(update={"plafond_inconnu": choix})})
+
     def realise_pour(self, oid: str, groupe: str = TOUT_LE_TERRITOIRE) -> Realise:
         """What the year achieved for an objective in a group (zero when not given)."""
         return self.realise.get(oid, {}).get(groupe, Realise(attributions=0, dont_public=0))

@@ -49,9 +49,7 @@ def politique_defaut():
 @pytest.fixture(scope="module")
 def politique(politique_defaut):
     """The default policy, setting aside the units whose income ceiling is unknown (PLAI 2026)."""
-    p = politique_defaut
-    eligibilite = p.eligibilite.model_copy(update={"plafond_inconnu": "ecarter_logement"})
-    return p.model_copy(update={"eligibilite": eligibilite})
+    return politique_defaut.avec_plafond_inconnu("ecarter_logement")
 
 
 @pytest.fixture(scope="module")

@@ -28,9 +28,7 @@ GROUPES = ("tous", *GROUPES_SUIVIS)
 @pytest.fixture(scope="module")
 def scenario():
     grid = charger_grille(GRILLE)
-    p = charger_politique("defaut")
-    eligibilite = p.eligibilite.model_copy(update={"plafond_inconnu": "ecarter_logement"})
-    policy = p.model_copy(update={"eligibilite": eligibilite})
+    policy = charger_politique("defaut").avec_plafond_inconnu("ecarter_logement")
     return Scenario(bras=(Bras("A : glouton", grid, policy, "glouton"), Bras("B : optimiseur", grid, policy)),
                     demandes=1500, logements_par_an=200, mois=3)
 

@@ -253,10 +253,10 @@ def _locate(err: dict, doc: _Document, fichier: str, format_fichier: FormatFichi
     else:
         path_rest = path
     champ = ".".join(str(p) for p in path_rest) or None
-    return Probleme(fichier, line, _message(err, path, fmt.champs), critere, champ, element)
+    return Probleme(fichier, line, message_validation(err, path, fmt.champs), critere, champ, element)
 
 
-def _message(err: dict, path: list[Any], champs: Mapping[str, Sequence[str]] | None = None) -> str:
+def message_validation(err: dict, path: list[Any], champs: Mapping[str, Sequence[str]] | None = None) -> str:
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     shown = repr(value) if not isinstance(value, dict | list) else "…"
     if kind == "missing":

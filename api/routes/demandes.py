@@ -1,0 +1,5 @@
+"""Routes: demandes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

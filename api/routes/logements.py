@@ -1,0 +1,5 @@
+"""Routes: logements."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: propositions."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: territoires."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,8 +1,8 @@
 """The service's tables (SQLAlchemy 2). Alembic migrations in `api/migrations` create them.
 
 Applications and units are stored as their validated file form (one JSON object of strings per
-row, exactly what `typer_demandes` / `typer_logements` read back), with the few columns the
-service filters on beside it. Published rule versions, decided proposals and the audit log are
+row, exactly what `typer_demandes` / `typer_logements` read back; kept as text, so a whole pool
+is decoded in one `json.loads`), with the few columns the service filters on beside it. Published rule versions, decided proposals and the audit log are
 append-only: the routes never update them once final.
 """
 
@@ -113,7 +113,7 @@ class Demande(Base):
     territoire_id: Mapped[int] = mapped_column(ForeignKey("territoires.id"))
     numero_unique: Mapped[str] = mapped_column(String(40))
     statut: Mapped[str] = mapped_column(String(16), default="active")
-    donnees: Mapped[dict[str, Any]]
+    donnees: Mapped[str] = mapped_column(Text)  # JSON object of the file form
     modifiee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=maintenant)
 
 
@@ -127,7 +127,7 @@ class Logement(Base):
     territoire_id: Mapped[int] = mapped_column(ForeignKey("territoires.id"))
     identifiant: Mapped[str] = mapped_column(String(40))
     statut: Mapped[str] = mapped_column(String(16), default="vacant")  # vacant, propose, attribue, loue
-    donnees: Mapped[dict[str, Any]]
+    donnees: Mapped[str] = mapped_column(Text)  # JSON object of the file form
     modifie_le: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=maintenant)
 
 

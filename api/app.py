@@ -96,8 +96,8 @@ class LimiteCorps:
             "detail": f"le corps de la requête dépasse {self.maximum} octets : découpez l'envoi en plusieurs lots",
             "instance": scope.get("path", ""),
         }).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", problems.MEDIA.encode()), (b"content-length", str(len(body)).encode())]})
+        headers = [(b"content-type", problems.MEDIA.encode()), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -47,8 +48,11 @@ def session(request: Request):
         yield s
 
 
-def appelant(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(_bearer),
-             s: Session = Depends(session)) -> Appelant:
+SessionDep = Annotated[Session, Depends(session)]
+
+
+def appelant(request: Request, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+             s: SessionDep) -> Appelant:
     challenge = {"WWW-Authenticate": "Bearer"}
     if cred is None:
         raise Probleme(401, "jeton manquant : ajoutez l'en-tête « Authorization: Bearer <jeton> »", headers=challenge)
@@ -69,7 +73,7 @@ def appelant(request: Request, cred: HTTPAuthorizationCredentials | None = Depen
 def exiger(*roles: str):
     """A dependency admitting only these roles (admin always)."""
 
-    def check(who: Appelant = Depends(appelant)) -> Appelant:
+    def check(who: Annotated[Appelant, Depends(appelant)]) -> Appelant:
         if who.role != "admin" and who.role not in roles:
             raise Probleme(403, f"le rôle « {who.role} » ne permet pas cette action (rôles admis : "
                                 f"{', '.join(('admin',) + roles)})")

@@ -2,13 +2,13 @@
 
 Applications and units are stored as their validated file form (one JSON object of strings per
 row, exactly what `typer_demandes` / `typer_logements` read back; kept as text, so a whole pool
-is decoded in one `json.loads`), with the few columns the service filters on beside it. Published rule versions, decided proposals and the audit log are
-append-only: the routes never update them once final.
+is decoded in one `json.loads`), with the few columns the service filters on beside it.
+Published rule versions, decided proposals and the audit log are append-only: the routes never update them once final.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -41,7 +41,7 @@ ISSUES_BAIL = ("signe", "refuse")
 
 
 def maintenant() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

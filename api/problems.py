@@ -98,7 +98,8 @@ def installer(app: FastAPI) -> None:
         if any(e.get("type") == "json_invalid" for e in errors):
             where = errors[0].get("ctx", {}).get("error", "")
             return reponse(request, Probleme(400, f"corps JSON mal formé ({where}) : vérifiez la syntaxe"))
-        return reponse(request, Probleme(422, "la requête ne respecte pas le schéma attendu", erreurs_validation(errors)))
+        problem = Probleme(422, "la requête ne respecte pas le schéma attendu", erreurs_validation(errors))
+        return reponse(request, problem)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

@@ -297,6 +297,94 @@ def cmd_demo(args) -> int:
     return demo(args.dossier, args.demandes, args.graine, args.date)
 
 
+# The service -----------------------------------------------------------------------------------
+
+
+def _reglages(args):
+    from api.settings import ErreurReglage, Reglages
+
+    try:
+        reglages = Reglages.depuis_environnement()
+    except ErreurReglage as exc:
+        raise ErreurUtilisateur(str(exc)) from None
+    if getattr(args, "base", None):
+        reglages = Reglages(**{**reglages.__dict__, "database_url": args.base})
+    return reglages
+
+
+def _sessions(args):
+    """Sessions on the service's database, migrated to the newest schema."""
+    from sqlalchemy.exc import OperationalError
+
+    from api.db import fabrique_sessions, migrer, moteur
+
+    url = _reglages(args).database_url
+    engine = moteur(url)
+    try:
+        migrer(engine)
+    except OperationalError as exc:
+        raise ErreurUtilisateur(f"base de données injoignable ({type(exc.orig).__name__}) : vérifiez "
+                                "COTATION_DATABASE_URL ou --base") from None
+    return fabrique_sessions(engine)
+
+
+def cmd_service(args) -> int:
+    """Start the HTTP service; an empty database gets the demo territory first."""
+    import uvicorn
+
+    from api.app import creer_application
+    from api.service_demo import base_vide, charger_demo
+
+    reglages = _reglages(args)
+    sessions = _sessions(args)
+    if not args.sans_demo and base_vide(sessions):
+        print(f"Base vide : chargement du territoire de démonstration ({args.demandes} demandes)...")
+        tokens = charger_demo(sessions, n_demandes=args.demandes)
+        print("Jetons d'accès (affichés une seule fois, conservez-les) :")
+        for code, token in tokens.items():
+            print(f"  {code:<16} {token}")
+    host = "127.0.0.1" if args.hote in ("127.0.0.1", "localhost") else args.hote
+    print(f"Base : {reglages.database_url}")
+    print(f"Documentation interactive : http://{host}:{args.port}/docs (schéma : /v1/openapi.json)")
+    uvicorn.run(creer_application(reglages), host=args.hote, port=args.port, log_level="warning")
+    return 0
+
+
+def _admin(action):
+    """Run one set-up action in a transaction; its French refusal becomes a user error."""
+    from api.admin import ErreurAdmin
+
+    def run(args) -> int:
+        try:
+            with _sessions(args).begin() as s:
+                print(action(s, args))
+        except ErreurAdmin as exc:
+            raise ErreurUtilisateur(str(exc)) from None
+        return 0
+
+    return run
+
+
+def _territoire(s, args) -> str:
+    from api.admin import creer_territoire
+
+    t = creer_territoire(s, args.code, args.nom, args.departement)
+    return f"territoire {t.code} créé : {t.nom}"
+
+
+def _organisation(s, args) -> str:
+    from api.admin import creer_organisation
+
+    o = creer_organisation(s, args.code, args.nom or args.code, args.role, args.territoire, args.reservataire)
+    return f"organisation {o.code} créée (rôle {o.role})"
+
+
+def _jeton(s, args) -> str:
+    from api.admin import creer_jeton
+
+    return creer_jeton(s, args.organisation, args.libelle)
+
+
 # Parser ----------------------------------------------------------------------------------------
 
 
@@ -381,6 +469,37 @@ def parser() -> ArgumentParser:
     s.add_argument("--graine", type=int, default=1)
     s.add_argument("--date", type=jour, default=date(2026, 3, 1))
     s.set_defaults(fn=cmd_demo)
+
+    base = "URL de la base (défaut : COTATION_DATABASE_URL, sinon sqlite:///cotation.db)"
+    s = sub.add_parser("service", help="démarrer le service HTTP (API et documentation interactive)")
+    s.add_argument("--hote", default="127.0.0.1", help="adresse d'écoute (127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (8000)")
+    s.add_argument("--base", help=base)
+    s.add_argument("--sans-demo", action="store_true", help="ne pas charger le territoire de démonstration")
+    s.add_argument("--demandes", type=int, default=20_000, help="demandes du territoire de démonstration (20 000)")
+    s.set_defaults(fn=cmd_service)
+
+    s = sub.add_parser("territoire", help="déclarer un territoire (EPCI) dans la base du service")
+    s.add_argument("code", help="code SIREN de l'EPCI (9 chiffres)")
+    s.add_argument("--nom", required=True)
+    s.add_argument("--departement", help="département (ex. 31, 2A, 974)")
+    s.add_argument("--base", help=base)
+    s.set_defaults(fn=_admin(_territoire))
+
+    s = sub.add_parser("organisation", help="déclarer une organisation (bailleur, EPCI, réservataire...)")
+    s.add_argument("code", help="code de l'organisation (pour un bailleur : la colonne « bailleur » des logements)")
+    s.add_argument("--role", required=True, choices=["admin", "epci", "bailleur", "reservataire", "guichet"])
+    s.add_argument("--nom")
+    s.add_argument("--territoire", help="code EPCI, pour les rôles epci et guichet")
+    s.add_argument("--reservataire", help="code du réservataire, pour le rôle reservataire (prefet...)")
+    s.add_argument("--base", help=base)
+    s.set_defaults(fn=_admin(_organisation))
+
+    s = sub.add_parser("jeton", help="créer un jeton d'accès pour une organisation (affiché une seule fois)")
+    s.add_argument("organisation", help="code de l'organisation")
+    s.add_argument("--libelle", default="", help="à quoi sert ce jeton (ex. « SI du bailleur, production »)")
+    s.add_argument("--base", help=base)
+    s.set_defaults(fn=_admin(_jeton))
     return p
 
 

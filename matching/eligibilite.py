@@ -110,10 +110,10 @@ class Candidats:
     demande: np.ndarray  # int32 row positions in the application table, ascending within a unit
     exclusions: pd.DataFrame  # one row per unit, one int column per step of ETAPES, plus "eligibles"
     notes: list[list[str]]  # per unit, French notes
-    plafond: np.ndarray  # float per pair: the ceiling applied (€/an)
-    revenu: np.ndarray  # float per pair: the income compared (RFR or 12 × monthly)
-    taux_effort: np.ndarray  # float per pair: (loyer + charges - aide actuelle) / revenus mensuels
-    reste_a_vivre_uc: np.ndarray  # float per pair: (revenus mensuels - loyer - charges + aide) / UC
+    plafond: np.ndarray  # float32 per pair: the ceiling applied (€/an)
+    revenu: np.ndarray  # float32 per pair: the income compared (RFR or 12 × monthly)
+    taux_effort: np.ndarray  # float32 per pair: (loyer + charges - aide actuelle) / revenus mensuels
+    reste_a_vivre_uc: np.ndarray  # float32 per pair: (revenus mensuels - loyer - charges + aide) / UC
 
     @property
     def n_logements(self) -> int:
@@ -403,7 +403,9 @@ class Eligibilite:
         np.cumsum(table[:, -1], out=debut[1:])
         total = int(debut[-1])
         demande = np.empty(total, dtype=np.int32)
-        plafond, revenu, taux, reste = (np.empty(total) for _ in range(4))
+        # float32: display and preference values over tens of millions of pairs (the comparisons
+        # with the ceilings are made in float64 above)
+        plafond, revenu, taux, reste = (np.empty(total, dtype=np.float32) for _ in range(4))
         uc_all = np.asarray(self.ctx["unites_consommation"], dtype=float)[self.act]
         # Units of one class share their eligible applications: gather them once per class (the
         # walk visits a class's units consecutively), then fill each unit's slice; only the

@@ -75,16 +75,16 @@ def donnees(lot: Lot) -> dict[str, Any]:
                 "rang_cotation": int(lot.cotation.rang[a]),
                 "criteres_principaux": [f"{'+' if x.points > 0 else ''}{nombre(x.points)} {x.detail}" for x in top],
                 "eligibilite": {
-                    "revenu": float(lot.candidats.revenu[p]),
-                    "plafond": float(lot.candidats.plafond[p]),
-                    "marge_revenu": float(lot.candidats.plafond[p] - lot.candidats.revenu[p]),
+                    "revenu": round(float(lot.candidats.revenu[p]), 2),
+                    "plafond": round(float(lot.candidats.plafond[p]), 2),
+                    "marge_revenu": round(float(lot.candidats.plafond[p]) - float(lot.candidats.revenu[p]), 2),
                     "personnes": size,
                     "surface_minimale": float(minimum[min(max(size, 1), len(minimum) - 1)]),
                     "surface": float(row["surface"]),
                     "pieces": int(row["pieces"]),
                 },
-                "taux_effort": float(lot.candidats.taux_effort[p]),
-                "reste_a_vivre_par_uc": float(lot.candidats.reste_a_vivre_uc[p]),
+                "taux_effort": round(float(lot.candidats.taux_effort[p]), 4),
+                "reste_a_vivre_par_uc": round(float(lot.candidats.reste_a_vivre_uc[p]), 2),
                 "compte_pour": counted,
             })
         remark = []

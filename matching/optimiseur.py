@@ -37,6 +37,7 @@ import numpy as np
 TOLERANCE = 1e-6
 MIP_GAP = 1e-10
 TIE_BREAK = 1e-3
+PRICING_BLOCK = 1 << 22  # pairs priced at once (bounds the temporaries)
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ class Instance:
 
     @property
     def unite(self) -> np.ndarray:
-        """Unit of each pair."""
-        return np.repeat(np.arange(self.n_logements), np.diff(self.debut))
+        """Unit of each pair (int32: tens of millions of pairs, a few thousand units)."""
+        return np.repeat(np.arange(self.n_logements, dtype=np.int32), np.diff(self.debut))
 
 
 @dataclass
@@ -129,14 +130,24 @@ def bonus_titulaire(inst: Instance) -> float:
 
 
 def valeurs(inst: Instance) -> np.ndarray:
-    """Value of each pair: shifted score + strict tie-breaks (application, then pair)."""
+    """Value of each pair: shifted score + strict tie-breaks (application, then pair).
+
+    Computed by blocks of pairs, so the temporaries stay small next to the pair arrays.
+    """
     n = max(len(inst.score), 1)
     base = inst.score - min(float(inst.score.min(initial=0.0)), 0.0) + 1.0
     app = 1.0 - inst.ordre / n  # 1 for the first application by the tie-break
-    a = inst.demande
-    pair = (1.0 - inst.unite / max(inst.n_logements, 1)) * app[a]  # assortative: unique among swaps
-    value = base[a] + TIE_BREAK * app[a] + TIE_BREAK**2 * pair
-    return value if inst.ajustement is None else value + inst.ajustement
+    counts = np.diff(inst.debut)
+    out = np.empty(len(inst.demande))
+    for lo in range(0, len(out), PRICING_BLOCK):
+        hi = min(lo + PRICING_BLOCK, len(out))
+        a = inst.demande[lo:hi]
+        unit = np.searchsorted(inst.debut, np.arange(lo, hi), side="right") - 1 if counts.size else a
+        pair = (1.0 - unit / max(inst.n_logements, 1)) * app[a]  # assortative: unique among swaps
+        out[lo:hi] = base[a] + TIE_BREAK * app[a] + TIE_BREAK**2 * pair
+    if inst.ajustement is not None:
+        out += inst.ajustement
+    return out
 
 
 def resoudre(inst: Instance) -> Resultat:
@@ -267,20 +278,27 @@ def _initial_support(inst: Instance, v: np.ndarray, unit: np.ndarray) -> np.ndar
     keep = _greedy_pairs(inst, order)
     publics = [None] + [o.public for o in inst.objectifs] + [r.public for r in inst.regles]
     publics += [~o.public for o in inst.objectifs]
-    starts = np.repeat(inst.debut[:-1], np.diff(inst.debut))
+    index = np.int32 if len(v) < 2**31 else np.int64
+    starts = np.repeat(inst.debut[:-1].astype(index), np.diff(inst.debut))
     for public in publics:
         mask = np.ones(len(v), dtype=bool) if public is None else public[inst.demande[order]]
-        count = np.cumsum(mask)
-        before = np.r_[0, count][starts]  # masked pairs of earlier units
+        count = np.cumsum(mask, dtype=index)
+        before = np.r_[index(0), count][starts]  # masked pairs of earlier units
         keep[order[mask & (count - before <= inst.largeur)]] = True
     return keep
 
 
 def _order_in_units(inst: Instance, v: np.ndarray) -> np.ndarray:
-    """Pair positions sorted by unit then decreasing value; units keep their CSR ranges."""
-    rank = np.empty(len(v), dtype=np.int64)
-    rank[np.argsort(-v, kind="stable")] = np.arange(len(v))
-    return np.argsort(inst.unite.astype(np.int64) * max(len(v), 1) + rank, kind="stable")
+    """Pair positions sorted by unit then decreasing value; units keep their CSR ranges.
+
+    One stable sort per unit (a few thousand): a global sort would hold several arrays of the
+    size of all pairs at once.
+    """
+    order = np.empty(len(v), dtype=np.int32 if len(v) < 2**31 else np.int64)
+    for u in range(inst.n_logements):
+        lo, hi = int(inst.debut[u]), int(inst.debut[u + 1])
+        order[lo:hi] = lo + np.argsort(-v[lo:hi], kind="stable")
+    return order
 
 
 def _greedy_pairs(inst: Instance, order: np.ndarray) -> np.ndarray:
@@ -538,8 +556,19 @@ class _Master:
         return bool(np.all(np.minimum(np.abs(x), np.abs(1.0 - x)) < 1e-9))
 
     def price_all(self) -> np.ndarray:
-        """Best reduced cost of each eligible pair (titular or alternate): c − Aᵀy, as vectors."""
-        inst, y, unit, a, v = self.inst, self.duals, self.unit, self.inst.demande, self.v
+        """Best reduced cost of each eligible pair (titular or alternate): c − Aᵀy, as vectors.
+
+        Computed by blocks of pairs, so the temporaries stay small next to the pair arrays.
+        """
+        out = np.empty(len(self.v))
+        for lo in range(0, len(out), PRICING_BLOCK):
+            block = slice(lo, min(lo + PRICING_BLOCK, len(out)))
+            out[block] = self._price(block)
+        return out
+
+    def _price(self, block: slice) -> np.ndarray:
+        inst, y = self.inst, self.duals
+        unit, a, v = self.unit[block], self.inst.demande[block], self.v[block]
         app_dual = y[self.row_app][a]
         rc_t = inst.poids[0] * v + self.bonus - y[self.row_t][unit] - app_dual
         rc_a = np.full(len(v), -np.inf)
@@ -642,13 +671,11 @@ def _objective_value(inst: Instance, v: np.ndarray, titular: np.ndarray, alterna
 
 def _evaluate(inst: Instance, v: np.ndarray, titular: np.ndarray, alternates) -> tuple[float, dict[str, np.ndarray]]:
     """A proposal's objective value and its shortfall per objective group and per rule unit."""
-    n_apps = max(len(inst.score), 1)
-    keys = inst.unite.astype(np.int64) * n_apps + inst.demande
-    order = np.argsort(keys, kind="stable")
-
     def value_of(units: np.ndarray, apps: np.ndarray) -> np.ndarray:
-        wanted = units.astype(np.int64) * n_apps + apps
-        return v[order[np.searchsorted(keys[order], wanted)]]
+        # one proposal per unit and rank: look in the unit's own range of pairs only
+        pos = [int(inst.debut[u]) + int(np.flatnonzero(inst.demande[inst.debut[u]:inst.debut[u + 1]] == x)[0])
+               for u, x in zip(units.tolist(), apps.tolist(), strict=True)]
+        return v[np.asarray(pos, dtype=np.int64)]
 
     has_t = titular >= 0
     units_t = np.flatnonzero(has_t)
@@ -666,8 +693,9 @@ def _evaluate(inst: Instance, v: np.ndarray, titular: np.ndarray, alternates) ->
         shortfalls[o.id] = np.maximum(need - lhs, 0.0)
         if not o.dure:
             total -= o.penalite * float(shortfalls[o.id].sum())
+    unit = inst.unite if inst.regles else None
     for r in inst.regles:
-        available = np.bincount(inst.unite[r.public[inst.demande]], minlength=inst.n_logements)
+        available = np.bincount(unit[r.public[inst.demande]], minlength=inst.n_logements)
         need = np.where(r.logements, np.minimum(r.minimum, available), 0)
         have = np.bincount(units_t, weights=r.public[titular[units_t]], minlength=inst.n_logements)
         have += np.bincount(alt_units, weights=r.public[alt_apps], minlength=inst.n_logements)

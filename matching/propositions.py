@@ -112,7 +112,7 @@ def construire_instance(
     # is what distinct non-increasing weights would choose for a given set of alternates.
     alternate = float(np.mean(weights[1:])) if len(weights) > 1 else 0.0
     inst = Instance(
-        debut=cand.debut, demande=cand.demande.astype(np.int64), score=score, ordre=ordre,
+        debut=cand.debut, demande=cand.demande, score=score, ordre=ordre,
         objectifs=tuple(objectives) if avec_objectifs else (),
         regles=tuple(rules) if avec_objectifs else (),
         k=opt.candidats_par_logement, poids=(float(weights[0]), alternate),

@@ -1,10 +1,10 @@
-# make demo | make test | make bench | make lint — each creates the virtual environment if missing.
+# make demo | make test | make service | make bench | make lint — each creates the virtual environment if missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installe
 
-.PHONY: demo test bench bench-quick lint clean
+.PHONY: demo test service bench bench-quick lint clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/cotation demo --dossier demo
+
+service: $(STAMP)
+	$(BIN)/cotation service
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

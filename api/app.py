@@ -53,9 +53,9 @@ def creer_application(reglages: Reglages | None = None) -> FastAPI:
     app.state.sessions = fabrique_sessions(engine)
     problems.installer(app)
     app.add_middleware(LimiteCorps, maximum=reglages.taille_max_corps)
-    from api.routes import demandes, logements, propositions, territoires
+    from api.routes import demandes, logements, objectifs, propositions, territoires
 
-    for module in (territoires, demandes, logements, propositions):
+    for module in (territoires, demandes, logements, propositions, objectifs):
         app.include_router(module.router, prefix="/v1")
     return app
 

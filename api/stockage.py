@@ -120,7 +120,7 @@ def table_demandes(s: Session, territoire_id: int, statuts: tuple[str, ...] = ("
     if numeros is not None:
         query = query.where(Demande.numero_unique.in_(numeros))
     rows = list(s.scalars(query.order_by(Demande.numero_unique)))
-    return typer_demandes(_frame(rows, list(FicheDemande.model_fields)), "base de données", premiere_ligne=1)
+    return typer_demandes(frame_json(rows, list(FicheDemande.model_fields)), "base de données", premiere_ligne=1)
 
 
 def importer_logements(s: Session, organisation_id: int, bailleur: str, territoires: dict[str, int],
@@ -159,7 +159,8 @@ def importer_logements(s: Session, organisation_id: int, bailleur: str, territoi
 
 def table_logements(rows: list[Logement]) -> pd.DataFrame:
     """The typed unit table of stored units, in the given order."""
-    return typer_logements(_frame([r.donnees for r in rows], colonnes_logement()), "base de données", premiere_ligne=1)
+    raw = frame_json([r.donnees for r in rows], colonnes_logement())
+    return typer_logements(raw, "base de données", premiere_ligne=1)
 
 
 def _json_lignes(text: pd.DataFrame) -> list[str]:
@@ -169,7 +170,7 @@ def _json_lignes(text: pd.DataFrame) -> list[str]:
             for values in text.to_numpy().tolist()]
 
 
-def _frame(rows: list[str], columns: list[str]) -> pd.DataFrame:
+def frame_json(rows: list[str], columns: list[str]) -> pd.DataFrame:
     """Stored JSON rows back to a frame of strings, decoded in one call."""
     records = json.loads("[" + ",".join(rows) + "]")
     return pd.DataFrame.from_records(records, columns=columns).fillna("").astype(object)

@@ -33,18 +33,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cotation.derivees import Contexte, ajouter_mois, mois_entre
 from cotation.moteur import compiler, evaluer
+from matching.bilan import avec_realise, compter_baux, parts
 from matching.eligibilite import candidats
 from matching.optimiseur import glouton, resoudre
-from matching.propositions import (
-    construire_instance,
-    groupes_de_niveau,
-    logements_sans_plafond,
-    logements_vises,
-    options_eligibilite,
-)
+from matching.propositions import construire_instance, logements_sans_plafond, options_eligibilite
 from rules.grille import Grille
 from rules.parametres import Parametres
-from rules.politique import Politique, Realise
+from rules.politique import Politique
 from simulation.territoire import EPCI_DEFAUT, generer_demandes, generer_logements
 
 CHEMIN_DYNAMIQUE = Path(__file__).with_name("dynamique.yaml")
@@ -230,7 +225,7 @@ def _simuler_bras(sc: Scenario, arm: Bras, terr: _Territoire, parametres: Parame
         totals["sorties"] += struck
         months.append(month)
     housed = np.concatenate(waits["tous"]) if waits["tous"] else np.zeros(0)
-    objectives = _parts(arm.politique, state.realise)
+    objectives = parts(arm.politique, state.realise)
     new_units = sum(len(x) for x in terr.logements)
     return {
         "libelle": arm.libelle,
@@ -285,7 +280,7 @@ def _cal(sc: Scenario, arm: Bras, grid, state: _Etat, batch: pd.DataFrame, cal: 
     """One CAL: score, propose, ask candidates in rank order, sign leases, record refusals."""
     ids = np.flatnonzero(state.statut == 1)
     pool = state.table.iloc[ids].reset_index(drop=True)
-    policy = _avec_realise(arm.politique, state.realise)
+    policy = avec_realise(arm.politique, state.realise)
     # units whose ceiling is unknown: set aside when the policy says so, else eligibility raises
     if policy.eligibilite.plafond_inconnu == "ecarter_logement" and len(batch):
         unknown = logements_sans_plafond(batch, cal, parametres)
@@ -328,7 +323,8 @@ def _cal(sc: Scenario, arm: Bras, grid, state: _Etat, batch: pd.DataFrame, cal: 
     waits["tous"].append(wait)
     for g in GROUPES_SUIVIS:
         waits[g].append(wait[np.asarray(ctx[g], dtype=bool)[rows]])
-    _compter(policy, state.realise, units.iloc[signed].reset_index(drop=True), publics, rows)
+    compter_baux(policy, units.iloc[signed].reset_index(drop=True), {k: v[rows] for k, v in publics.items()},
+                 state.realise)
     # units whose ceiling is unknown cannot be let: reported, not carried from month to month
     left = ~unknown
     left[np.flatnonzero(~unknown)[signed]] = False
@@ -339,7 +335,7 @@ def _cal(sc: Scenario, arm: Bras, grid, state: _Etat, batch: pd.DataFrame, cal: 
         "sans_trois_candidats": int(((chosen >= 0).sum(axis=1) < k).sum()),
         "baux": len(signed), "refus": int(refusals.sum()), "reportes": len(state.vacants),
         "en_attente": int((state.statut == 1).sum()), "optimiseur": solver,
-        "objectifs": _parts(arm.politique, state.realise),
+        "objectifs": parts(arm.politique, state.realise),
     })
     return month
 
@@ -382,38 +378,3 @@ def _noter_refus(state: _Etat, ids: np.ndarray, chosen: np.ndarray, refusals: np
     values = column.to_numpy(dtype=object, copy=True)
     values[households] = joined
     state.table["propositions"] = values
-
-
-def _avec_realise(policy: Politique, realise: dict[str, dict[str, list[int]]]) -> Politique:
-    """The policy with the year to date as `realise`, so that a late year catches up."""
-    done = {oid: {label: Realise(attributions=a, dont_public=p) for label, (a, p) in groups.items()}
-            for oid, groups in realise.items() if groups}
-    return policy.model_copy(update={"realise": done})
-
-
-def _compter(policy: Politique, realise: dict[str, dict[str, list[int]]], leased: pd.DataFrame,
-             publics: dict[str, np.ndarray], rows: np.ndarray) -> None:
-    """Count the signed leases in each objective's groups (the law counts signed leases)."""
-    if not len(leased):
-        return
-    for o in policy.objectifs:
-        codes, labels = groupes_de_niveau(leased, o.niveau)
-        counted = logements_vises(leased, o.logements)
-        public = publics[o.id][rows]
-        for g, label in enumerate(labels):
-            mine = counted & (codes == g)
-            entry = realise[o.id].setdefault(label, [0, 0])
-            entry[0] += int(mine.sum())
-            entry[1] += int((mine & public).sum())
-
-
-def _parts(policy: Politique, realise: dict[str, dict[str, list[int]]]) -> list[dict[str, Any]]:
-    """Each objective's year-to-date share per group, against its target."""
-    out = []
-    for o in policy.objectifs:
-        for label, (attributions, public) in sorted(realise[o.id].items()):
-            out.append({"id": o.id, "libelle": o.libelle, "groupe": label, "cible": o.cible,
-                        "attributions": attributions, "public": public,
-                        "part": public / attributions if attributions else None})
-    return out
-

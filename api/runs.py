@@ -397,8 +397,10 @@ class Executeur:
         if hit is not None and hit.revision == revision:
             return hit
         found = charger_vivier(s, territoire_id, revision)
-        with self._garde:
-            self._viviers[territoire_id] = found
+        # kept only if no import committed while it was read (else it is not the pool of `revision`)
+        if s.scalar(select(Territoire.revision_demandes).where(Territoire.id == territoire_id)) == revision:
+            with self._garde:
+                self._viviers[territoire_id] = found
         return found
 
     def _calculer(self, run_id: str) -> None:

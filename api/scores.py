@@ -14,9 +14,8 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
 from typing import Any, TypeVar
 
 import numpy as np
@@ -42,22 +41,6 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class CotationFigee(Cotation):
-    """A Cotation whose derived matrices are computed once (explaining one row is then O(criteria))."""
-
-    @cached_property
-    def ecartes(self) -> np.ndarray:  # type: ignore[override]
-        return Cotation.ecartes.fget(self)
-
-    @cached_property
-    def retenus(self) -> np.ndarray:  # type: ignore[override]
-        return Cotation.retenus.fget(self)
-
-    @cached_property
-    def bruts(self) -> np.ndarray:  # type: ignore[override]
-        return Cotation.bruts.fget(self)
-
-
 @dataclass(frozen=True)
 class Pool:
     """A territory's active applications scored by one grid at one date, ready for single reads.
@@ -71,7 +54,7 @@ class Pool:
     revision: int
     grille: GrilleCompilee
     table: pd.DataFrame
-    cotation: CotationFigee
+    cotation: Cotation
     lignes: dict[str, int]  # numero_unique -> row
     typologie: np.ndarray  # first desired typology per row, '' if none
     commune: np.ndarray  # first desired commune per row, '' if none
@@ -131,9 +114,12 @@ class _LRU:
 class CacheScores:
     """Compiled grids by version, and scored pools by (territory, revision, grid version, date)."""
 
-    def __init__(self, taille: int = TAILLE_POOLS, taille_grilles: int = TAILLE_GRILLES):
+    def __init__(self, taille: int = TAILLE_POOLS, taille_grilles: int = TAILLE_GRILLES,
+                 table_de: Callable[[Session, Territoire], pd.DataFrame] | None = None):
         self._pools = _LRU(taille)
         self._grilles = _LRU(taille_grilles)
+        # where the typed pool comes from: the run executor's, so reads and runs type it once
+        self._table_de = table_de or (lambda s, t: table_demandes(s, t.id))
 
     def grille(self, row: VersionRegles) -> GrilleCompilee:
         """The compiled grid of a stored version (keyed by id and text digest: ids of deleted drafts are reused)."""
@@ -156,7 +142,7 @@ class CacheScores:
         cacheable = True
         if table is None:
             try:
-                table = table_demandes(s, territoire.id)
+                table = self._table_de(s, territoire)
             except ErreurDonnees as exc:  # stored rows the import accepted but that do not read back
                 log.error("demandes du territoire %s illisibles : %d erreur(s), colonnes %s", territoire.code,
                           exc.total, sorted({e.colonne or "" for e in exc.erreurs}))  # never the values
@@ -183,7 +169,10 @@ def cache_scores(app: Any) -> CacheScores:
         with _creation:
             found = getattr(app.state, "scores", None)
             if found is None:
-                found = app.state.scores = CacheScores()
+                executeur = getattr(app.state, "executeur", None)
+                table_de = None if executeur is None else (
+                    lambda s, t: executeur.vivier(s, t.id, t.revision_demandes).table)
+                found = app.state.scores = CacheScores(table_de=table_de)
     return found
 
 
@@ -196,11 +185,9 @@ def coter(compiled: GrilleCompilee, table: pd.DataFrame, jour: date, statut_erre
     return cot
 
 
-def figer(cot: Cotation) -> CotationFigee:
-    """Freeze a Cotation: derived matrices and the context vectors an explanation reads, computed now."""
-    frozen = CotationFigee(**{f.name: getattr(cot, f.name) for f in fields(cot)})
-    frozen.retenus  # noqa: B018 - computed once, before concurrent readers share it
-    frozen.bruts  # noqa: B018
+def figer(frozen: Cotation) -> Cotation:
+    """Compute now what explaining a row reads (derived matrices, context vectors), before concurrent readers."""
+    frozen.retenus  # noqa: B018 - cached on first access
     ctx = frozen.contexte
     for name in ("demande_active", "dalo", "pdalhpd", *(f"prioritaire_{k}" for k in CATEGORIES_PRIORITAIRES)):
         ctx[name]  # noqa: B018 - what the information endpoint reads
@@ -226,7 +213,7 @@ def premiers_souhaits(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def construire_pool(territoire_id: int, revision: int, compiled: GrilleCompilee, table: pd.DataFrame,
-                    cot: CotationFigee) -> Pool:
+                    cot: Cotation) -> Pool:
     """Precompute, as vectors, each row's group of similar applications and its position in it."""
     n = len(table)
     typologie, commune = premiers_souhaits(table.reset_index(drop=True))

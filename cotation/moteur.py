@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -209,9 +210,9 @@ class Cotation:
     def ids(self) -> list[str]:
         return [c.id for c in self.grille.criteres]
 
-    @property
+    @cached_property
     def ecartes(self) -> np.ndarray:
-        """(criteria, n) bool: points set aside by an exclusive group (computed on demand)."""
+        """(criteria, n) bool: points set aside by an exclusive group (computed once, on demand)."""
         out = np.zeros(self.points.shape, dtype=bool)
         for _gid, members in self.groupes:
             if len(members) > 1:
@@ -225,9 +226,9 @@ class Cotation:
         """(n, criteria) points before exclusive groups."""
         return self.points.T
 
-    @property
+    @cached_property
     def retenus(self) -> np.ndarray:
-        """(n, criteria) points that count."""
+        """(n, criteria) points that count (computed once: explaining a row then reads one line)."""
         return np.where(self.ecartes, 0.0, self.points).T
 
     def tableau(self) -> pd.DataFrame:

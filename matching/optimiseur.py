@@ -160,6 +160,7 @@ def resoudre(inst: Instance) -> Resultat:
     log: list[str] = []
     rounds = 0
     budget = start + 0.5 * inst.limite_temps_s  # pricing rounds; the MIP gets the rest
+    bound = float("inf")  # best bound over all pairs proven so far (each round gives one)
     while True:
         rounds += 1
         lp_start = time.perf_counter()
@@ -179,18 +180,22 @@ def resoudre(inst: Instance) -> Resultat:
             return _result(inst, v, unit, master, empty, "temps_depasse", float("inf"), float("inf"), rounds,
                            time.perf_counter() - start, log)
         rc = master.price_all()
+        # With the LP duals y, any proposal x is worth at most y·b + Σ rc⁺·x ≤ LP + Σ_units K·max rc⁺:
+        # a valid bound over all pairs at every round, equal to the LP value once no pair prices positive.
+        best_rc = _max_per_unit(inst, np.maximum(np.where(master.in_model, 0.0, rc), 0.0))
+        bound = min(bound, value + inst.k * float(best_rc.sum()))
         # the few most promising columns per unit, as in column generation
         positive = (rc > TOLERANCE) & ~master.in_model
         new = np.flatnonzero(_top_per_unit(rc, unit, positive, 2 * inst.k)) if positive.any() else np.array([], int)
-        log.append(f"tour {rounds} : {int(master.in_model.sum())} paires, LP {value:.3f}, {len(new)} paires ajoutées "
-                   f"({time.perf_counter() - start:.1f} s, dont LP {lp_seconds:.1f} s)")
-        if not len(new) or time.perf_counter() > budget:
+        log.append(f"tour {rounds} : {int(master.in_model.sum())} paires, LP {value:.3f}, borne {bound:.3f}, "
+                   f"{len(new)} paires ajoutées ({time.perf_counter() - start:.1f} s, dont LP {lp_seconds:.1f} s)")
+        # the LP is within half the target gap of the bound: the rest of the gap is left to the dive
+        close = len(new) and bound - value <= 0.5 * inst.ecart_cible * max(1.0, abs(bound))
+        if not len(new) or time.perf_counter() > budget or close:
+            if close:
+                log.append("LP à moins de la moitié de l'écart cible de la borne : fin de la tarification")
             break
         master.add(new)
-    # With the LP duals y, any proposal x is worth at most y·b + Σ rc⁺·x ≤ LP + Σ_units K·max rc⁺:
-    # a valid bound over all pairs, equal to the LP value once no pair prices positive.
-    best_rc = _max_per_unit(inst, np.maximum(np.where(master.in_model, 0.0, rc), 0.0))
-    bound = value + inst.k * float(best_rc.sum())
     remaining = max(inst.limite_temps_s - (time.perf_counter() - start), 0.2 * inst.limite_temps_s)
     if not len(new) and master.lp_is_integral():
         # the LP optimum over all pairs is a proposal: optimal, nothing left to branch on

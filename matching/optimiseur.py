@@ -184,9 +184,9 @@ def resoudre(inst: Instance) -> Resultat:
         # a valid bound over all pairs at every round, equal to the LP value once no pair prices positive.
         best_rc = _max_per_unit(inst, np.maximum(np.where(master.in_model, 0.0, rc), 0.0))
         bound = min(bound, value + inst.k * float(best_rc.sum()))
-        # the few most promising columns per unit, as in column generation
+        # the most promising columns of each unit (6 per candidate: fewer, longer rounds pay on warm LPs)
         positive = (rc > TOLERANCE) & ~master.in_model
-        new = np.flatnonzero(_top_per_unit(rc, unit, positive, 2 * inst.k)) if positive.any() else np.array([], int)
+        new = np.flatnonzero(_top_per_unit(rc, unit, positive, 6 * inst.k)) if positive.any() else np.array([], int)
         log.append(f"tour {rounds} : {int(master.in_model.sum())} paires, LP {value:.3f}, borne {bound:.3f}, "
                    f"{len(new)} paires ajoutées ({time.perf_counter() - start:.1f} s, dont LP {lp_seconds:.1f} s)")
         # the LP is within half the target gap of the bound: the rest of the gap is left to the dive

@@ -74,6 +74,8 @@ def valeur(name_or_expr: str, x: float) -> str:
     """A measured value with its unit: 38,5 %, 36 mois, 12 m²."""
     if isinstance(x, float) and math.isinf(x):
         return "sans limite (aucun revenu)"
+    if isinstance(x, float) and math.isnan(x):
+        return "non renseigné"
     unit = VARIABLES[name_or_expr].unite if name_or_expr in VARIABLES else ""
     if unit == "%":
         return f"{nombre(round(x * 100, 1))} %"

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.auth import Appelant, SessionDep, exiger, territoire_autorise
+from api.routes.propositions import RegleUtilisee
 from api.runs import compter_annee, politique_en_vigueur
 from matching.bilan import manque, parts
 
@@ -38,15 +39,10 @@ class LigneObjectif(BaseModel):
     manque: int = Field(description="attributions au public qu'il faudrait encore pour atteindre la cible")
 
 
-class PolitiqueSuivie(BaseModel):
-    version: int | None = Field(description="version publiée ; absent pour la politique par défaut")
-    libelle: str
-
-
 class BilanObjectifs(BaseModel):
     territoire: str
     annee: int
-    politique: PolitiqueSuivie
+    politique: RegleUtilisee
     objectifs: list[LigneObjectif]
 
 
@@ -89,7 +85,7 @@ def objectifs(code: str, who: Lecteur, s: SessionDep,
         lines.append(LigneObjectif(objectif=o.id, libelle=o.libelle, niveau=o.niveau, logements=o.logements,
                                    groupe=x["groupe"], attributions=x["attributions"], dont_public=x["public"],
                                    part=x["part"], cible=o.cible, atteint=missing == 0, manque=missing))
-    version = PolitiqueSuivie(version=pol.version.version if pol.version else None,
-                              libelle=pol.version.libelle if pol.version else
-                              "politique par défaut (objectifs légaux, art. L.441-1 CCH)")
+    version = RegleUtilisee(version=pol.version.version if pol.version else None,
+                            libelle=pol.version.libelle if pol.version else
+                            "politique par défaut (objectifs légaux, art. L.441-1 CCH)")
     return BilanObjectifs(territoire=t.code, annee=annee, politique=version, objectifs=lines)

@@ -443,6 +443,13 @@ def _candidatures(s, run: Run) -> list[Proposition]:
     return list(s.scalars(select(Proposition).where(Proposition.run_id == run.id).order_by(Proposition.id)))
 
 
+def _index_candidatures(s, run: Run) -> tuple[list[Proposition], dict, set[int]]:
+    """A run's candidatures, by (unit, registration number), and the units already let."""
+    props = _candidatures(s, run)
+    by_key = {(p.identifiant_logement, p.numero_unique): p for p in props}
+    return props, by_key, {p.logement_id for p in props if p.bail == "signe"}
+
+
 @router.post("/propositions/{run_id}/decisions", response_model=DecisionsEnregistrees,
              summary="Enregistrer les décisions de la CAL",
              description="Les décisions de la commission, candidat par candidat : attribution, attribution par "
@@ -461,9 +468,7 @@ def decider(run_id: str, who: Bailleur, s: SessionDep,
     if _expiree(run, now):
         raise Probleme(409, f"la demande de propositions a expiré le {_jj(utc(run.expire_le).date())} : ses "
                             "candidats ont été libérés ; demandez de nouvelles propositions")
-    props = _candidatures(s, run)
-    by_key = {(p.identifiant_logement, p.numero_unique): p for p in props}
-    let = {p.logement_id for p in props if p.bail == "signe"}
+    props, by_key, let = _index_candidatures(s, run)
     problems, seen, duplicate = [], set(), False
     for i, d in enumerate(decisions):
         key = (d.logement, d.numero_unique)
@@ -511,9 +516,7 @@ def baux(run_id: str, who: Bailleur, s: SessionDep,
     if run.statut != "termine":
         raise Probleme(409, f"les baux s'enregistrent sur une demande de propositions terminée (statut : "
                             f"{run.statut})")
-    props = _candidatures(s, run)
-    by_key = {(p.identifiant_logement, p.numero_unique): p for p in props}
-    let = {p.logement_id for p in props if p.bail == "signe"}
+    props, by_key, let = _index_candidatures(s, run)
     problems, seen, invalid = [], set(), False
     signing: set[int] = set()
     for i, b in enumerate(issues):

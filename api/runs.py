@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -455,7 +455,7 @@ class Executeur:
         objectives = [o.id for o in lot.politique.objectifs]
         depot = lot.demandes["date_depot"].to_numpy(dtype="datetime64[D]")
         held: dict[str, None] = {}
-        proposed_units = []
+        proposed_units, rows = [], []
         for u in range(len(lot.logements)):
             row = lot.logements.iloc[u]
             unit = by_id[str(row["identifiant"])]
@@ -465,7 +465,7 @@ class Executeur:
             for rank, a in enumerate(chosen, start=1):
                 numero = str(lot.demandes["numero_unique"].iloc[a])
                 held[numero] = None
-                s.add(Proposition(
+                rows.append(dict(
                     run_id=run.id, territoire_id=run.territoire_id, logement_id=unit.id,
                     identifiant_logement=unit.identifiant, numero_unique=numero, rang=rank,
                     score=float(lot.cotation.score[a]),
@@ -474,10 +474,12 @@ class Executeur:
                     commune=str(row["commune"]), typologie=str(row["typologie"]),
                     date_depot=depot[a].astype(object),
                 ))
-        s.add_all(Verrou(territoire_id=run.territoire_id, numero_unique=n, run_id=run.id, expire_le=run.expire_le)
-                  for n in held)
+        # bulk INSERTs without RETURNING: one executemany each, not one ORM object per row
         try:
-            s.flush()
+            if rows:
+                s.execute(insert(Proposition), rows)
+                s.execute(insert(Verrou), [dict(territoire_id=run.territoire_id, numero_unique=n, run_id=run.id,
+                                                expire_le=run.expire_le) for n in held])
         except IntegrityError:
             s.rollback()
             raise ErreurCalcul("un ménage proposé a été retenu entre-temps par une autre demande de propositions : "

@@ -22,7 +22,7 @@ import math
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -342,15 +342,42 @@ class Executeur:
         self.sessions, self.reglages = sessions, reglages
         self.pool = ThreadPoolExecutor(max_workers=reglages.travailleurs, thread_name_prefix="run")
         self._viviers: dict[int, Vivier] = {}
+        self._futurs: dict[str, Future] = {}
         self._garde = threading.Lock()
 
     def soumettre(self, run_id: str) -> Future | None:
         """Queue a run; while the service stops, it stays en_attente and the next start re-queues it."""
         try:
-            return self.pool.submit(self.executer, run_id)
+            future = self.pool.submit(self.executer, run_id)
         except RuntimeError:  # the pool is shut down
             log.warning("propositions %s laissées en attente : service en cours d'arrêt", run_id)
             return None
+        with self._garde:
+            self._futurs[run_id] = future
+        future.add_done_callback(lambda _: self._oublier(run_id))
+        return future
+
+    def _oublier(self, run_id: str) -> None:
+        with self._garde:
+            self._futurs.pop(run_id, None)
+
+    def attendre(self, run_id: str, secondes: float) -> None:
+        """Block until the run leaves en_attente / en_cours, or `secondes` pass (long polling).
+
+        A run queued in this process is awaited on its future; one solved by another server
+        sharing the database is watched in the database every quarter of a second.
+        """
+        with self._garde:
+            future = self._futurs.get(run_id)
+        if future is not None:
+            wait([future], timeout=secondes)
+            return
+        deadline = time.monotonic() + secondes
+        while (left := deadline - time.monotonic()) > 0:
+            with self.sessions() as s:
+                if s.scalar(select(Run.statut).where(Run.id == run_id)) not in STATUTS_ACTIFS:
+                    return
+            time.sleep(min(0.25, left))
 
     def reprendre(self) -> None:
         """Re-queue the runs left waiting; fail those a dead process left in progress."""
@@ -456,14 +483,14 @@ class Executeur:
         depot = lot.demandes["date_depot"].to_numpy(dtype="datetime64[D]")
         held: dict[str, None] = {}
         proposed_units, rows = [], []
-        for u in range(len(lot.logements)):
-            row = lot.logements.iloc[u]
+        numeros = lot.demandes["numero_unique"].astype(str).tolist()
+        for u, row in enumerate(lot.logements.to_dict("records")):
             unit = by_id[str(row["identifiant"])]
             chosen = candidats_du_logement(lot, u)
             if chosen:
                 proposed_units.append(unit.id)
             for rank, a in enumerate(chosen, start=1):
-                numero = str(lot.demandes["numero_unique"].iloc[a])
+                numero = numeros[a]
                 held[numero] = None
                 rows.append(dict(
                     run_id=run.id, territoire_id=run.territoire_id, logement_id=unit.id,

@@ -54,13 +54,13 @@ def donnees(lot: Lot) -> dict[str, Any]:
     ctx = Contexte(lot.demandes, lot.date_cal)
     persons = ctx["taille_menage"] + ctx["naissances_attendues"]
     minimum = ctx.parametres.surfaces_minimales(lot.date_cal)
+    numeros = lot.demandes["numero_unique"].astype(str).tolist()
     units = []
-    for u in range(inst.n_logements):
-        row = lot.logements.iloc[u]
+    for u, row in enumerate(lot.logements.to_dict("records")):
         entries = []
         for position, a in enumerate(candidats_du_logement(lot, u), start=1):
             p = _pair(lot, u, a)
-            numero = str(lot.demandes["numero_unique"].iloc[a])
+            numero = numeros[a]
             explanation = expliquer_ligne(lot.cotation, a)  # same row order as lot.demandes
             top = sorted((x for x in explanation.lignes if x.retenu), key=lambda x: -abs(x.points))[:3]
             size = int(persons[a])
@@ -93,7 +93,7 @@ def donnees(lot: Lot) -> dict[str, Any]:
             if free_titular >= 0:
                 remark.append(
                     "les objectifs ont modifié ce choix : sur les seuls scores, le titulaire serait la demande "
-                    f"{lot.demandes['numero_unique'].iloc[free_titular]} "
+                    f"{numeros[free_titular]} "
                     f"(score {nombre(float(lot.cotation.score[free_titular]))})"
                 )
             else:

@@ -55,6 +55,7 @@ from rules.parametres import Parametres
 router = APIRouter(tags=["propositions"])
 
 Bailleur = Annotated[Appelant, Depends(exiger("bailleur"))]
+ATTENTE_MAX_S = 60  # longest a status read may wait for the end of a run
 Identifiant = Annotated[str, Field(min_length=1, max_length=40)]
 INTROUVABLE = ("Une demande de propositions d'un autre bailleur répond 404, comme une demande inconnue : le service "
                "ne révèle pas son existence.")
@@ -328,9 +329,19 @@ def lister(who: Bailleur, s: SessionDep, p: Annotated[Pagination, Depends(pagina
 
 @router.get("/propositions/{run_id}", response_model=RunDetail, summary="Lire une demande de propositions",
             description="Statut, durées, rapport du solveur et, une fois le calcul terminé, les propositions par "
-                        "logement avec l'état de chaque candidat (décision de la CAL, issue du bail). " + INTROUVABLE)
-def lire(run_id: str, who: Bailleur, s: SessionDep) -> RunDetail:
+                        "logement avec l'état de chaque candidat (décision de la CAL, issue du bail). Avec "
+                        "`attendre`, la réponse attend la fin du calcul (au plus ce nombre de secondes) au lieu "
+                        "d'interroger le statut en boucle. " + INTROUVABLE)
+def lire(run_id: str, who: Bailleur, s: SessionDep, request: Request,
+         attendre: Annotated[float, Query(ge=0, le=ATTENTE_MAX_S,
+                                          description="secondes d'attente au plus si le calcul n'est pas fini "
+                                                      f"(0 à {ATTENTE_MAX_S}) ; 0 : réponse immédiate")] = 0
+         ) -> RunDetail:
     run = _run_visible(s, who, run_id)
+    if attendre and run.statut in STATUTS_ACTIFS:
+        s.rollback()  # no transaction (nor pooled connection) held while waiting
+        request.app.state.executeur.attendre(run.id, attendre)
+        s.refresh(run)
     territoire = s.scalar(select(Territoire.code).where(Territoire.id == run.territoire_id))
     bailleur = s.scalar(select(Organisation.code).where(Organisation.id == run.organisation_id))
     grid = s.get(VersionRegles, run.grille_id)

@@ -76,14 +76,11 @@ def lancer(svc, qui: str = "B1", **corps) -> str:
 
 
 def attendre(svc, run_id: str, qui: str = "B1", delai: float = 60) -> dict:
-    fin = time.monotonic() + delai
-    while True:
-        r = svc.client.get(f"/v1/propositions/{run_id}", headers=svc.entetes(qui))
-        assert r.status_code == 200, r.text
-        if r.json()["statut"] in FINS:
-            return r.json()
-        assert time.monotonic() < fin, f"calcul {run_id} toujours {r.json()['statut']}"
-        time.sleep(0.05)
+    """The run once finished, read with the service's long polling (`attendre`)."""
+    r = svc.client.get(f"/v1/propositions/{run_id}", params={"attendre": delai}, headers=svc.entetes(qui))
+    assert r.status_code == 200, r.text
+    assert r.json()["statut"] in FINS, f"calcul {run_id} toujours {r.json()['statut']} après {delai} s"
+    return r.json()
 
 
 def proposer(svc, qui: str = "B1", **corps) -> dict:
@@ -458,3 +455,37 @@ def test_annulation_et_reprise(service_sqlite):
     time.sleep(0.2)
     after = svc.client.get(f"/v1/propositions/{waiting}", headers=svc.entetes("B1")).json()
     assert after["statut"] == "annule" and after["debut"] is None and after["resultat"] is None
+
+
+def test_attente_longue(service_sqlite):
+    svc = service_sqlite
+    preparer(svc)
+    executeur = svc.app.state.executeur
+    busy = [executeur.pool.submit(time.sleep, 1.0) for _ in range(2)]  # both workers taken: the run waits
+    run_id = lancer(svc)
+    start = time.monotonic()
+    r = svc.client.get(f"/v1/propositions/{run_id}", params={"attendre": 0.3}, headers=svc.entetes("B1"))
+    assert r.status_code == 200 and r.json()["statut"] == "en_attente" and time.monotonic() - start >= 0.3
+    assert attendre(svc, run_id)["statut"] == "termine"  # one request, answered when the run ends
+    for f in busy:
+        f.result()
+    for bad in ("61", "-1", "bientot"):
+        r = svc.client.get(f"/v1/propositions/{run_id}", params={"attendre": bad}, headers=svc.entetes("B1"))
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), bad
+    # a run solved by another server sharing the database is watched in the database
+    with svc.app.state.sessions.begin() as s:
+        model = s.get(Run, run_id)
+        s.add(Run(id="ailleurs", statut="en_cours", territoire_id=model.territoire_id,
+                  organisation_id=model.organisation_id, date_cal=CAL, grille_id=model.grille_id, logements=[],
+                  expire_le=model.expire_le))
+
+    def finish_elsewhere():
+        time.sleep(0.5)
+        with svc.app.state.sessions.begin() as s:
+            s.execute(update(Run).where(Run.id == "ailleurs").values(statut="echec", erreur="arrêt"))
+
+    other = executeur.pool.submit(finish_elsewhere)
+    start = time.monotonic()
+    executeur.attendre("ailleurs", 30)
+    other.result()
+    assert 0.5 <= time.monotonic() - start < 5

@@ -38,6 +38,7 @@ TOLERANCE = 1e-6
 MIP_GAP = 1e-10
 TIE_BREAK = 1e-3
 PRICING_BLOCK = 1 << 22  # pairs priced at once (bounds the temporaries)
+PATTERN_BITS = 8  # publics per pricing table: 256 patterns per unit
 
 
 @dataclass(frozen=True)
@@ -379,6 +380,16 @@ class _Master:
         self.h.setOptionValue("time_limit", float(inst.limite_temps_s))
         self.in_model = np.zeros(len(v), dtype=bool)
         self.bonus = bonus_titulaire(inst)
+        # for pricing: each application's pattern of publics (a bit per objective, then per rule),
+        # in bytes of PATTERN_BITS publics, so each table has at most 256 patterns per unit
+        publics = [o.public for o in inst.objectifs] + [r.public for r in inst.regles]
+        self.codes = []
+        for first in range(0, max(len(publics), 1), PATTERN_BITS):
+            code = np.zeros(len(inst.score), dtype=np.int64)
+            for bit, public in enumerate(publics[first:first + PATTERN_BITS]):
+                code |= public.astype(np.int64) << bit
+            self.codes.append(code.astype(np.uint8))
+        self.n_publics = len(publics)
         n_units, n_apps = inst.n_logements, len(inst.score)
         lo, hi = [], []
         offset = 0
@@ -565,6 +576,7 @@ class _Master:
 
         Computed by blocks of pairs, so the temporaries stay small next to the pair arrays.
         """
+        self._tables()
         out = np.empty(len(self.v))
         for lo in range(0, len(out), PRICING_BLOCK):
             block = slice(lo, min(lo + PRICING_BLOCK, len(out)))
@@ -572,25 +584,55 @@ class _Master:
         return out
 
     def _price(self, block: slice) -> np.ndarray:
+        """Reduced costs of a block of pairs from per-(unit, public pattern) tables.
+
+        Every dual term but the application's own depends only on the unit and on which publics
+        of the policy the household belongs to: the terms are summed once per unit and pattern,
+        and each pair needs a gather per table instead of one per row it enters.
+        """
+        inst = self.inst
+        a = inst.demande[block]
+        unit = self.unit[block].astype(np.int64) << PATTERN_BITS
+        app_dual = self.app_duals[a]
+        v = self.v[block]
+        rc_t = (inst.poids[0] * v + self.bonus) - app_dual
+        rc_a = inst.poids[1] * v - (app_dual if inst.une_fois else 0.0)
+        for code, table_t, table_a in zip(self.codes, self.tables_t, self.tables_a, strict=True):
+            key = unit + code[a]
+            rc_t -= table_t[key]
+            rc_a -= table_a[key]
+        return rc_t if inst.k == 1 else np.maximum(rc_t, rc_a)
+
+    def _tables(self) -> None:
+        """The per-(unit, public pattern) dual sums of `_price`, and each application's dual."""
         inst, y = self.inst, self.duals
-        unit, a, v = self.unit[block], self.inst.demande[block], self.v[block]
-        app_dual = y[self.row_app][a]
-        rc_t = inst.poids[0] * v + self.bonus - y[self.row_t][unit] - app_dual
-        rc_a = np.full(len(v), -np.inf)
+        n_units, width = inst.n_logements, 1 << PATTERN_BITS
+        unit_t = y[self.row_t].copy()  # terms of the unit alone go in the first table
+        unit_a = np.zeros(n_units)
         if inst.k > 1:
-            rc_t += (inst.k - 1) * y[self.row_a][unit]
-            rc_a = inst.poids[1] * v - y[self.row_a][unit] - (app_dual if inst.une_fois else 0.0)
+            unit_t -= (inst.k - 1) * y[self.row_a]
+            unit_a += y[self.row_a]
+        per_public = []  # (dual per unit, weight on t, weight on a) for each public, in bit order
         for o, rows_o in zip(inst.objectifs, self.row_obj, strict=True):
-            g = o.groupe[unit]
-            counted = g >= 0
-            coef = np.where(o.public[a], 1.0 - o.cible, -o.cible)
-            rc_t[counted] -= coef[counted] * y[rows_o][g[counted]]
-        for r, index in zip(inst.regles, self.row_rule, strict=True):
-            row = np.where(r.public[a], index[unit], -1)
-            hit = row >= 0
-            rc_t[hit] -= y[row[hit]]
-            rc_a[hit] -= y[row[hit]]
-        return np.maximum(rc_t, rc_a)
+            dual = np.where(o.groupe >= 0, y[rows_o][np.maximum(o.groupe, 0)] if len(rows_o) else 0.0, 0.0)
+            unit_t -= o.cible * dual
+            per_public.append((dual, 1.0, 0.0))
+        for index in self.row_rule:
+            per_public.append((np.where(index >= 0, y[np.maximum(index, 0)], 0.0), 1.0, 1.0))
+        self.tables_t, self.tables_a = [], []
+        for c in range(len(self.codes)):
+            t, a = np.zeros((n_units, width)), np.zeros((n_units, width))
+            if c == 0:
+                t += unit_t[:, None]
+                a += unit_a[:, None]
+            chunk = per_public[c * PATTERN_BITS:(c + 1) * PATTERN_BITS]
+            bits = (np.arange(width)[:, None] >> np.arange(len(chunk))) & 1  # (patterns, publics)
+            for j, (dual, on_t, on_a) in enumerate(chunk):
+                t += on_t * dual[:, None] * bits[None, :, j]
+                a += on_a * dual[:, None] * bits[None, :, j]
+            self.tables_t.append(t.ravel())
+            self.tables_a.append(a.ravel())
+        self.app_duals = y[self.row_app]
 
     def solve_mip(self, limite: float) -> _MipSolution:
         if self._empty():

@@ -109,7 +109,7 @@ def table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--limite", type=float, default=120.0, help="time limit per batch (s)")
+    parser.add_argument("--limite", type=float, default=60.0, help="time limit per batch (s)")
     args = parser.parse_args(argv)
     ladder = [(200, 10_000), (1_000, 50_000)] + ([] if args.quick else [(3_000, 200_000)])
     rows = []

@@ -16,12 +16,14 @@ unit's titular, rank 1, the expected attribution) and a_p (p is an alternate, ra
   unique and the answer does not depend on the search path.
 
 Exactness over all eligible pairs. The model is built on a support S (each unit's best pairs,
-and its best pairs of every public an objective or rule needs), its LP relaxation is solved
-(GLOP), and every pair outside S is priced with the LP duals as vectors; pairs with a positive
-reduced cost join S and the LP is solved again, until none is left. The LP value over S is then
-the LP value over all eligible pairs, an upper bound on any proposal; the MIP on S (HiGHS,
-single thread, fixed seed, time limit) gives the proposal, and the gap is measured against that
-bound. Built from arrays only; no Python loop over pairs.
+its best pairs of every public an objective or rule needs, and the greedy's pairs), its LP
+relaxation is solved (HiGHS dual simplex, warm-started from round to round), and every pair
+outside S is priced with the LP duals as vectors; the pairs with the best positive reduced costs
+join S and the LP is solved again, until none is left. Every round proves an upper bound on any
+proposal over all pairs: the LP value plus what the pairs outside S could still add, a
+maximum-weight b-matching of their reduced costs (min-cost flow, OR-Tools). The MIP on S (HiGHS,
+single thread, fixed seed, time limit) gives the proposal, and the gap is measured against the
+best bound. Built from arrays only; no Python loop over pairs.
 """
 
 from __future__ import annotations
@@ -33,12 +35,17 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
+from ortools.graph.python import min_cost_flow
 
 TOLERANCE = 1e-6
 MIP_GAP = 1e-10
 TIE_BREAK = 1e-3
 PRICING_BLOCK = 1 << 22  # pairs priced at once (bounds the temporaries)
+FLOW_SCALE = 1e6  # reduced costs in micro-units for the integral min-cost flow of the bound
 PATTERN_BITS = 8  # publics per pricing table: 256 patterns per unit
+LP_GROWTH = 2.0  # a pricing round's LP is expected to take at most this many times the previous one
+PRICING_SHARE = 0.75  # of the time limit, for the pricing rounds (the dive after them takes seconds)
+PREFIX = 64  # initial support: each unit's order is searched first over 64 x `largeur` pairs
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,7 @@ def bonus_titulaire(inst: Instance) -> float:
     return top + sum(o.penalite for o in inst.objectifs) + sum(r.penalite for r in inst.regles) + 1.0
 
 
-def valeurs(inst: Instance) -> np.ndarray:
+def valeurs(inst: Instance, unit: np.ndarray | None = None) -> np.ndarray:
     """Value of each pair: shifted score + strict tie-breaks (application, then pair).
 
     Computed by blocks of pairs, so the temporaries stay small next to the pair arrays.
@@ -138,13 +145,12 @@ def valeurs(inst: Instance) -> np.ndarray:
     n = max(len(inst.score), 1)
     base = inst.score - min(float(inst.score.min(initial=0.0)), 0.0) + 1.0
     app = 1.0 - inst.ordre / n  # 1 for the first application by the tie-break
-    counts = np.diff(inst.debut)
+    unit = inst.unite if unit is None else unit
     out = np.empty(len(inst.demande))
     for lo in range(0, len(out), PRICING_BLOCK):
         hi = min(lo + PRICING_BLOCK, len(out))
         a = inst.demande[lo:hi]
-        unit = np.searchsorted(inst.debut, np.arange(lo, hi), side="right") - 1 if counts.size else a
-        pair = (1.0 - unit / max(inst.n_logements, 1)) * app[a]  # assortative: unique among swaps
+        pair = (1.0 - unit[lo:hi] / max(inst.n_logements, 1)) * app[a]  # assortative: unique among swaps
         out[lo:hi] = base[a] + TIE_BREAK * app[a] + TIE_BREAK**2 * pair
     if inst.ajustement is not None:
         out += inst.ajustement
@@ -154,18 +160,19 @@ def valeurs(inst: Instance) -> np.ndarray:
 def resoudre(inst: Instance) -> Resultat:
     """Choose the candidates of every unit, proven against all eligible pairs."""
     start = time.perf_counter()
-    v = valeurs(inst)
     unit = inst.unite
+    v = valeurs(inst, unit)
     master = _Master(inst, v, unit)
     master.add(np.flatnonzero(_initial_support(inst, v, unit)))
     log: list[str] = []
     rounds = 0
-    budget = start + 0.5 * inst.limite_temps_s  # pricing rounds; the MIP gets the rest
+    budget = start + PRICING_SHARE * inst.limite_temps_s  # pricing rounds; the dive and MIP get the rest
     bound = float("inf")  # best bound over all pairs proven so far (each round gives one)
     while True:
         rounds += 1
         lp_start = time.perf_counter()
-        value = master.solve_lp()
+        # an LP may run until 90 % of the limit, so the proposal is back in time whatever happens
+        value = master.solve_lp(max(start + 0.9 * inst.limite_temps_s - lp_start, 0.1))
         lp_seconds = time.perf_counter() - lp_start
         if getattr(master, "lp_infeasible", False) or (master.n_cols == 0 and not master.feasible_empty):
             # no proposal meets the hard rows, whatever the pairs: the diagnosis says which
@@ -173,18 +180,17 @@ def resoudre(inst: Instance) -> Resultat:
             empty = _MipSolution(float("-inf"), "infaisable", False, np.zeros(master.n_cols))
             return _result(inst, v, unit, master, empty, "infaisable", float("inf"), float("inf"), rounds,
                            time.perf_counter() - start, log)
-        if not master.lp_optimal:  # stopped by the time limit: its duals prove nothing
-            log.append("limite de temps atteinte pendant le programme linéaire : aucune borne prouvée")
-            if inst.souple:
-                return _greedy_fallback(inst, v, master, float("inf"), rounds, start, log)
+        if not master.lp_optimal:  # stopped by the time limit: its duals prove nothing new
+            log.append("limite de temps atteinte pendant le programme linéaire"
+                       + ("" if np.isfinite(bound) else " : aucune borne prouvée"))
+            if inst.souple:  # the bound of the earlier rounds still holds
+                return _greedy_fallback(inst, v, master, bound, rounds, start, log)
             empty = _MipSolution(float("-inf"), "temps_depasse", False, np.zeros(master.n_cols))
-            return _result(inst, v, unit, master, empty, "temps_depasse", float("inf"), float("inf"), rounds,
+            return _result(inst, v, unit, master, empty, "temps_depasse", bound, float("inf"), rounds,
                            time.perf_counter() - start, log)
         rc = master.price_all()
-        # With the LP duals y, any proposal x is worth at most y·b + Σ rc⁺·x ≤ LP + Σ_units K·max rc⁺:
-        # a valid bound over all pairs at every round, equal to the LP value once no pair prices positive.
-        best_rc = _max_per_unit(inst, np.maximum(np.where(master.in_model, 0.0, rc), 0.0))
-        bound = min(bound, value + inst.k * float(best_rc.sum()))
+        # a valid bound over all pairs at every round, equal to the LP value once no pair prices positive
+        bound = min(bound, value + _borne_appariement(inst, rc, master.in_model, unit))
         # the most promising columns of each unit (6 per candidate: fewer, longer rounds pay on warm LPs)
         positive = (rc > TOLERANCE) & ~master.in_model
         new = np.flatnonzero(_top_per_unit(rc, unit, positive, 6 * inst.k)) if positive.any() else np.array([], int)
@@ -192,9 +198,13 @@ def resoudre(inst: Instance) -> Resultat:
                    f"{len(new)} paires ajoutées ({time.perf_counter() - start:.1f} s, dont LP {lp_seconds:.1f} s)")
         # the LP is within half the target gap of the bound: the rest of the gap is left to the dive
         close = len(new) and bound - value <= 0.5 * inst.ecart_cible * max(1.0, abs(bound))
-        if not len(new) or time.perf_counter() > budget or close:
+        # each round's LP takes longer than the last: do not start one that would overrun the budget
+        late = time.perf_counter() + LP_GROWTH * lp_seconds > budget
+        if not len(new) or late or close:
             if close:
                 log.append("LP à moins de la moitié de l'écart cible de la borne : fin de la tarification")
+            elif late:
+                log.append("le tour suivant dépasserait le temps réservé à la tarification : fin de la tarification")
             break
         master.add(new)
     remaining = max(inst.limite_temps_s - (time.perf_counter() - start), 0.2 * inst.limite_temps_s)
@@ -258,14 +268,40 @@ def _greedy_fallback(inst: Instance, v: np.ndarray, master: _Master, bound: floa
                     int(master.in_model.sum()), len(v), rounds, time.perf_counter() - start, log)
 
 
-def _max_per_unit(inst: Instance, x: np.ndarray) -> np.ndarray:
-    """Maximum of a per-pair vector over each unit's CSR range (0 for a unit without pairs)."""
-    out = np.zeros(inst.n_logements)
-    sizes = np.diff(inst.debut)
-    filled = np.flatnonzero(sizes > 0)
-    if len(filled):
-        out[filled] = np.maximum.reduceat(x, inst.debut[:-1][filled])
-    return out
+def _borne_appariement(inst: Instance, rc: np.ndarray, in_model: np.ndarray, unit: np.ndarray) -> float:
+    """What the pairs outside the model could still add to the LP value: a bound, by min-cost flow.
+
+    With the LP duals y, any proposal x is worth c·x ≤ y·b + Σ rc·x ≤ LP + Σ_{p outside} rc⁺_p·x_p
+    (columns in the model have rc ≤ 0, or sit at their bound of 1 and are in the LP value). A
+    proposal takes at most K pairs per unit and, when a household is proposed once, at most one
+    pair per household: the largest Σ rc⁺·x under these two capacities is a maximum-weight
+    b-matching, solved exactly as a min-cost flow (OR-Tools) on the few pairs that price positive.
+    Costs are rounded up to micro-units, so the bound stays valid. Far tighter than K times each
+    unit's best reduced cost, since the best households price positive in many units at once.
+    """
+    pos = np.flatnonzero((rc > 0) & ~in_model)
+    if not len(pos):
+        return 0.0
+    apps, app_node = np.unique(inst.demande[pos], return_inverse=True)
+    units, unit_node = np.unique(unit[pos], return_inverse=True)
+    n_u, n_a = len(units), len(apps)
+    source, sink = n_u + n_a, n_u + n_a + 1
+    slots = inst.k * n_u
+    per_household = 1 if inst.une_fois else inst.k
+    tails = np.concatenate([np.full(n_u, source), unit_node, n_u + np.arange(n_a), [source]])
+    heads = np.concatenate([np.arange(n_u), n_u + app_node, np.full(n_a, sink), [sink]])
+    capacities = np.concatenate([np.full(n_u, inst.k), np.ones(len(pos)), np.full(n_a, per_household), [slots]])
+    gains = np.ceil(rc[pos] * FLOW_SCALE)  # rounded up: the bound never undercounts
+    costs = np.concatenate([np.zeros(n_u), -gains, np.zeros(n_a + 1)])
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32), heads.astype(np.int32),
+                                              capacities.astype(np.int64), costs.astype(np.int64))
+    supplies = np.zeros(n_u + n_a + 2, dtype=np.int64)
+    supplies[source], supplies[sink] = slots, -slots
+    flow.set_nodes_supplies(np.arange(n_u + n_a + 2, dtype=np.int32), supplies)
+    if flow.solve() != flow.OPTIMAL:  # cannot happen (the bypass arc makes it feasible): weaker bound
+        return float(np.sort(rc[pos])[::-1][:slots].sum())
+    return -flow.optimal_cost() / FLOW_SCALE
 
 
 def _closes(bound: float, value: float) -> bool:
@@ -281,45 +317,74 @@ def _initial_support(inst: Instance, v: np.ndarray, unit: np.ndarray) -> np.ndar
     the tier of households it can actually get, which saves most pricing rounds.
     """
     order = _order_in_units(inst, v)
-    keep = _greedy_pairs(inst, order)
+    apps = inst.demande[order]
+    keep = _greedy_pairs(inst, order, apps)
     publics = [None] + [o.public for o in inst.objectifs] + [r.public for r in inst.regles]
     publics += [~o.public for o in inst.objectifs]
-    index = np.int32 if len(v) < 2**31 else np.int64
-    starts = np.repeat(inst.debut[:-1].astype(index), np.diff(inst.debut))
+    # the best pairs of a public are near the head of each unit's order: look at a prefix first
+    sizes = np.diff(inst.debut)
+    head = np.minimum(sizes, PREFIX * max(inst.largeur, 1))
+    first = np.r_[0, np.cumsum(head)[:-1]]
+    within = np.arange(int(head.sum())) - np.repeat(first, head)
+    positions = np.repeat(inst.debut[:-1], head) + within  # prefix positions in `order`
+    head_apps = apps[positions]
+    head_units = np.repeat(np.arange(inst.n_logements), head)
     for public in publics:
-        mask = np.ones(len(v), dtype=bool) if public is None else public[inst.demande[order]]
-        count = np.cumsum(mask, dtype=index)
-        before = np.r_[index(0), count][starts]  # masked pairs of earlier units
-        keep[order[mask & (count - before <= inst.largeur)]] = True
+        if public is None:
+            keep[order[positions[within < inst.largeur]]] = True
+            continue
+        mask = public[head_apps]
+        count = np.cumsum(mask)
+        rank = count - np.r_[0, count][first][head_units]  # rank of a public pair in its unit
+        keep[order[positions[mask & (rank <= inst.largeur)]]] = True
+        found = np.bincount(head_units[mask], minlength=inst.n_logements)
+        for u in np.flatnonzero((found < inst.largeur) & (head < sizes)):  # a rare public: whole range
+            lo, hi = int(inst.debut[u]), int(inst.debut[u + 1])
+            keep[order[lo + np.flatnonzero(public[apps[lo:hi]])[: inst.largeur]]] = True
     return keep
 
 
 def _order_in_units(inst: Instance, v: np.ndarray) -> np.ndarray:
     """Pair positions sorted by unit then decreasing value; units keep their CSR ranges.
 
-    One stable sort per unit (a few thousand): a global sort would hold several arrays of the
-    size of all pairs at once.
+    One sort per unit (a few thousand): a global sort would hold several arrays of the size of
+    all pairs at once. The fast unstable sort is made deterministic: a unit whose values tie
+    (rare, values carry strict tie-breaks) is sorted again stably, ties in position order.
     """
     order = np.empty(len(v), dtype=np.int32 if len(v) < 2**31 else np.int64)
     for u in range(inst.n_logements):
         lo, hi = int(inst.debut[u]), int(inst.debut[u + 1])
-        order[lo:hi] = lo + np.argsort(-v[lo:hi], kind="stable")
+        local = np.argsort(-v[lo:hi])
+        ranked = v[lo:hi][local]
+        if len(ranked) > 1 and np.any(ranked[1:] == ranked[:-1]):
+            local = np.argsort(-v[lo:hi], kind="stable")
+        order[lo:hi] = lo + local
     return order
 
 
-def _greedy_pairs(inst: Instance, order: np.ndarray) -> np.ndarray:
-    """Pairs of the greedy proposal, and of a greedy run restricted to each public of the policy."""
+def _greedy_pairs(inst: Instance, order: np.ndarray, apps: np.ndarray) -> np.ndarray:
+    """Pairs of the greedy proposal, and of a greedy run restricted to each public of the policy.
+
+    `apps` holds the application of each pair in `order`. Each unit scans its order by growing
+    chunks until it has K free households, instead of its whole range.
+    """
     keep = np.zeros(len(order), dtype=bool)
-    apps = inst.demande[order]
     publics = [None] + [o.public for o in inst.objectifs] + [r.public for r in inst.regles]
     for public in publics:
         taken = np.zeros(len(inst.score), dtype=bool)
-        allowed = np.ones(len(order), dtype=bool) if public is None else public[apps]
         for u in range(inst.n_logements):
-            lo, hi = inst.debut[u], inst.debut[u + 1]
-            free = np.flatnonzero(~taken[apps[lo:hi]] & allowed[lo:hi])[: inst.k] + lo
-            taken[apps[free]] = True
-            keep[order[free]] = True
+            start, hi = int(inst.debut[u]), int(inst.debut[u + 1])
+            chunk, need = 64, inst.k
+            while need and start < hi:
+                end = min(start + chunk, hi)
+                free = ~taken[apps[start:end]]
+                if public is not None:
+                    free &= public[apps[start:end]]
+                got = np.flatnonzero(free)[:need] + start
+                taken[apps[got]] = True
+                keep[order[got]] = True
+                need -= len(got)
+                start, chunk = end, 4 * chunk
     return keep
 
 
@@ -524,9 +589,10 @@ class _Master:
         self.lp_x = np.zeros(0)
         return True
 
-    def solve_lp(self) -> float:
+    def solve_lp(self, limite: float) -> float:
         if self._empty():
             return 0.0 if self.feasible_empty else float("-inf")
+        self.h.setOptionValue("time_limit", float(limite))
         self.h.run()
         self.lp_infeasible = self.h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
         self.lp_optimal = self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal

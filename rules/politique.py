@@ -213,7 +213,7 @@ class Optimisation(_Strict):
     # (0 = prove optimality, which can take much longer on large batches).
     ecart_cible: Annotated[Nombre, Field(ge=0, le=0.05)] = 0.0001
     graine: Annotated[Entier, Field(ge=0)] = 0
-    largeur_flot: Annotated[Entier, Field(ge=1, le=100_000)] = 10
+    largeur_flot: Annotated[Entier, Field(ge=1, le=100_000)] = 5
 
     @model_validator(mode="before")
     @classmethod

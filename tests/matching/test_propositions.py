@@ -61,7 +61,9 @@ def test_every_candidate_is_eligible_and_no_household_is_proposed_twice(lot):
         assert set(chosen) <= eligible and len(chosen) <= 3
         seen += chosen
     assert len(seen) == len(set(seen))
-    assert lot.resultat.statut == "optimal"
+    # solved to optimality, or stopped as the policy asks once the proven gap is under its target
+    target = lot.politique.optimisation.ecart_cible
+    assert lot.resultat.statut == "optimal" or (lot.resultat.statut == "realisable" and lot.resultat.ecart <= target)
     assert lot.resultat.borne >= lot.resultat.objectif - 1e-6
 
 

@@ -77,7 +77,7 @@ def test_minimal_policy_takes_the_defaults():
     policy = charger_politique("politique.yaml", texte=MINIMAL)
     assert policy.objectifs == [] and policy.regles_logement == [] and policy.realise == {}
     assert policy.eligibilite.sous_occupation_max == 1 and policy.eligibilite.revenu_fiscal_manquant == "exclure"
-    assert policy.optimisation.largeur_flot == 10
+    assert policy.optimisation.largeur_flot == 5
     assert policy.realise_pour("q1_hors_qpv") == Realise(attributions=0, dont_public=0)
 
 

@@ -44,6 +44,7 @@ PRICING_BLOCK = 1 << 22  # pairs priced at once (bounds the temporaries)
 FLOW_SCALE = 1e6  # reduced costs in micro-units for the integral min-cost flow of the bound
 PATTERN_BITS = 8  # publics per pricing table: 256 patterns per unit
 LP_GROWTH = 2.0  # a pricing round's LP is expected to take at most this many times the previous one
+FLOW_ARCS_MAX = 1_000_000  # above, a middle round takes the quick bound (K x each unit's best reduced cost)
 PRICING_SHARE = 0.75  # of the time limit, for the pricing rounds (the dive after them takes seconds)
 PREFIX = 64  # initial support: each unit's order is searched first over 64 x `largeur` pairs
 
@@ -189,17 +190,24 @@ def resoudre(inst: Instance) -> Resultat:
             return _result(inst, v, unit, master, empty, "temps_depasse", bound, float("inf"), rounds,
                            time.perf_counter() - start, log)
         rc = master.price_all()
-        # a valid bound over all pairs at every round, equal to the LP value once no pair prices positive
-        bound = min(bound, value + _borne_appariement(inst, rc, master.in_model, unit))
         # the most promising columns of each unit (6 per candidate: fewer, longer rounds pay on warm LPs)
         positive = (rc > TOLERANCE) & ~master.in_model
-        new = np.flatnonzero(_top_per_unit(rc, unit, positive, 6 * inst.k)) if positive.any() else np.array([], int)
-        log.append(f"tour {rounds} : {int(master.in_model.sum())} paires, LP {value:.3f}, borne {bound:.3f}, "
-                   f"{len(new)} paires ajoutées ({time.perf_counter() - start:.1f} s, dont LP {lp_seconds:.1f} s)")
-        # the LP is within half the target gap of the bound: the rest of the gap is left to the dive
-        close = len(new) and bound - value <= 0.5 * inst.ecart_cible * max(1.0, abs(bound))
+        n_positive = int(positive.sum())
+        new = np.flatnonzero(_top_per_unit(rc, unit, positive, 6 * inst.k)) if n_positive else np.array([], int)
         # each round's LP takes longer than the last: do not start one that would overrun the budget
         late = time.perf_counter() + LP_GROWTH * lp_seconds > budget
+        # a valid bound over all pairs at every round, equal to the LP value once no pair prices positive:
+        # the b-matching one on the last round or when few pairs price positive, else the quick one
+        if not len(new) or late or n_positive <= FLOW_ARCS_MAX:
+            bound = min(bound, value + _borne_appariement(inst, rc, master.in_model, unit))
+        else:
+            best_rc = _max_per_unit(inst, np.where(master.in_model, 0.0, np.maximum(rc, 0.0)))
+            bound = min(bound, value + inst.k * float(best_rc.sum()))
+        log.append(f"tour {rounds} : {int(master.in_model.sum())} paires, LP {value:.3f}, borne {bound:.3f}, "
+                   f"{n_positive} paires à coût réduit positif, {len(new)} ajoutées "
+                   f"({time.perf_counter() - start:.1f} s, dont LP {lp_seconds:.1f} s)")
+        # the LP is within half the target gap of the bound: the rest of the gap is left to the dive
+        close = len(new) and bound - value <= 0.5 * inst.ecart_cible * max(1.0, abs(bound))
         if not len(new) or late or close:
             if close:
                 log.append("LP à moins de la moitié de l'écart cible de la borne : fin de la tarification")
@@ -266,6 +274,16 @@ def _greedy_fallback(inst: Instance, v: np.ndarray, master: _Master, bound: floa
                + (f", écart prouvé {gap:.2e}" if np.isfinite(gap) else ", écart non prouvé"))
     return Resultat(greedy.titulaire, greedy.suppleants, "temps_depasse", value, bound, gap, greedy.manques,
                     int(master.in_model.sum()), len(v), rounds, time.perf_counter() - start, log)
+
+
+def _max_per_unit(inst: Instance, x: np.ndarray) -> np.ndarray:
+    """Maximum of a per-pair vector over each unit's CSR range (0 for a unit without pairs)."""
+    out = np.zeros(inst.n_logements)
+    sizes = np.diff(inst.debut)
+    filled = np.flatnonzero(sizes > 0)
+    if len(filled):
+        out[filled] = np.maximum.reduceat(x, inst.debut[:-1][filled])
+    return out
 
 
 def _borne_appariement(inst: Instance, rc: np.ndarray, in_model: np.ndarray, unit: np.ndarray) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from typing import Any
 
 import pandas as pd
@@ -101,9 +102,16 @@ def importer_demandes(s: Session, territoire: Territoire, raw: pd.DataFrame, pre
         raise ErreurDonnees(source, errors, int(wrong.sum()))
     text = demandes_en_texte(table)
     numbers = text["numero_unique"].tolist()
+    stored = dict(s.execute(select(Demande.numero_unique, Demande.donnees).where(
+        Demande.territoire_id == territoire.id, Demande.numero_unique.in_(numbers))).all())
+    existing = set(stored)
+    if stored:  # refusals the service recorded survive a re-import of an older export
+        history = text["propositions"].tolist()
+        for i, n in enumerate(numbers):
+            if n in stored:
+                history[i] = fusionner_historique(history[i], json.loads(stored[n]).get("propositions") or "")
+        text = text.assign(propositions=history)
     records = _json_lignes(text)
-    existing = set(s.scalars(select(Demande.numero_unique).where(
-        Demande.territoire_id == territoire.id, Demande.numero_unique.in_(numbers))))
     now = maintenant()
     rows = [{"territoire_id": territoire.id, "numero_unique": n, "statut": "active", "donnees": r, "modifiee_le": now}
             for n, r in zip(numbers, records, strict=True)]
@@ -111,6 +119,17 @@ def importer_demandes(s: Session, territoire: Territoire, raw: pd.DataFrame, pre
     s.execute(update(Territoire).where(Territoire.id == territoire.id)
               .values(revision_demandes=Territoire.revision_demandes + 1))
     return {"recues": len(rows), "creees": len(rows) - len(existing), "mises_a_jour": len(existing)}
+
+
+def fusionner_historique(importe: str, enregistre: str) -> str:
+    """An application's past proposals ('AAAA-MM-JJ:issue;...'): the imported ones and the stored ones.
+
+    Each event is kept as many times as the side that has it most often (two refusals on one day
+    stay two), in date order: a re-import adds events and never drops one, such as a refusal
+    recorded by the service after the export the import comes from.
+    """
+    events = Counter(x for x in importe.split(";") if x) | Counter(x for x in enregistre.split(";") if x)
+    return ";".join(sorted(events.elements(), key=lambda e: e.split(":", 1)[0]))
 
 
 def table_demandes(s: Session, territoire_id: int, statuts: tuple[str, ...] = ("active",),

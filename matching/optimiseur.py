@@ -342,7 +342,7 @@ def _initial_support(inst: Instance, v: np.ndarray, unit: np.ndarray) -> np.ndar
     # the best pairs of a public are near the head of each unit's order: look at a prefix first
     sizes = np.diff(inst.debut)
     head = np.minimum(sizes, PREFIX * max(inst.largeur, 1))
-    first = np.r_[0, np.cumsum(head)[:-1]]
+    first = np.cumsum(head) - head
     within = np.arange(int(head.sum())) - np.repeat(first, head)
     positions = np.repeat(inst.debut[:-1], head) + within  # prefix positions in `order`
     head_apps = apps[positions]

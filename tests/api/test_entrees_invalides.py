@@ -83,3 +83,14 @@ def test_one_bad_row_in_a_csv_of_thousands_imports_nothing(service_sqlite):
     assert err["ligne"] == 1236 and err["champ"] == "revenus_mensuels"  # header is line 1
     assert err["identifiant"] == text.loc[1234, "numero_unique"]
     assert _compte(svc, Demande) == 0
+
+
+def test_historique_fusionne_a_la_reimportation():
+    from api.stockage import fusionner_historique
+
+    assert fusionner_historique("", "") == ""
+    assert fusionner_historique("2025-01-02:refus_legitime", "") == "2025-01-02:refus_legitime"
+    # the stored refusal survives; events in date order; a day's two refusals stay two
+    assert fusionner_historique("2025-01-02:refus_legitime;2025-01-02:refus_legitime",
+                                "2024-06-01:refus_non_legitime;2025-01-02:refus_legitime") == \
+        "2024-06-01:refus_non_legitime;2025-01-02:refus_legitime;2025-01-02:refus_legitime"

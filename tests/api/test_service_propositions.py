@@ -221,6 +221,18 @@ def test_de_bout_en_bout(service):
         before = expected.get((x["objectif"], x["groupe"]), (0, 0))
         assert (x["attributions_annee"] - x["attributions_lot"], x["public_annee"] - x["public_lot"]) == before
 
+    # re-importing an export made before the refusal keeps the refusal the service recorded
+    refused = by_rank["numero_unique"]
+    export = generer_demandes(300, 1, CAL, epci=TERRITOIRE, departement="31")
+    export = demandes_en_texte(export[export["numero_unique"] == refused])
+    r = svc.client.post(f"/v1/territoires/{TERRITOIRE}/demandes", content=export.to_csv(index=False).encode(),
+                        headers={**svc.entetes("epci_toulouse"), "Content-Type": "text/csv"})
+    assert r.status_code == 200 and r.json()["mises_a_jour"] == 1, r.text
+    statut, fiche = demande_en_base(svc, refused)
+    assert statut == "active" and "2026-11-21:refus_non_legitime" in fiche["propositions"].split(";")
+    before = [x for x in export["propositions"].iloc[0].split(";") if x]
+    assert sorted(fiche["propositions"].split(";")) == sorted(before + ["2026-11-21:refus_non_legitime"])
+
 
 # Security --------------------------------------------------------------------------------------------
 

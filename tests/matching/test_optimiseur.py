@@ -146,3 +146,15 @@ def test_out_of_time_still_gives_a_valid_proposal_and_a_true_gap(inst):
     best = brute_force(inst)
     assert result.objectif <= best + 1e-6  # the proposal is real...
     assert result.borne >= best - 1e-6  # ...and the bound is a bound
+
+
+def test_a_batch_without_units_or_without_eligible_pairs_is_solved_empty():
+    score, ordre = np.array([3.0, 1.0]), np.array([0, 1])
+    q1 = Objectif("q1", np.array([True, False]), np.zeros(2, dtype=int), 0.25, False, 10.0, np.zeros((1, 2)))
+    for debut, objectifs in [(np.zeros(1, dtype=np.int64), ()), (np.zeros(3, dtype=np.int64), ()),
+                             (np.zeros(3, dtype=np.int64), (q1,))]:
+        inst = Instance(debut=debut, demande=np.zeros(0, dtype=np.int32), score=score, ordre=ordre,
+                        objectifs=objectifs)
+        r = resoudre(inst)
+        assert r.statut == "optimal" and (r.titulaire == -1).all() and r.paires == 0
+        assert all(len(s) == 0 for s in r.suppleants)

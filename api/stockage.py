@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -78,12 +78,17 @@ def _cellule(name: str, value: Any) -> str:
     return str(value).strip()
 
 
-def _upsert(s: Session, model, keys: list[str], rows: list[dict[str, Any]], updated: list[str]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE, as one executemany (batched by the driver)."""
+def _upsert(s: Session, model, keys: list[str], rows: list[dict[str, Any]], updated: list[str],
+            computed: dict[str, Any] | None = None) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE, as one executemany (batched by the driver).
+
+    `updated` columns take the sent value; `computed` ones an expression on the stored row.
+    """
     dialect = s.get_bind().dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     stmt = insert(model.__table__)
-    stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in updated})
+    stmt = stmt.on_conflict_do_update(index_elements=keys,
+                                      set_={**{c: stmt.excluded[c] for c in updated}, **(computed or {})})
     connection = s.connection()
     for start in range(0, len(rows), LOT_ECRITURE):
         connection.execute(stmt, rows[start:start + LOT_ECRITURE])
@@ -166,14 +171,18 @@ def importer_logements(s: Session, organisation_id: int, bailleur: str, territoi
     text = en_texte(table)
     ids = text["identifiant"].tolist()
     records = _json_lignes(text)
-    existing = set(s.scalars(select(Logement.identifiant).where(
-        Logement.organisation_id == organisation_id, Logement.identifiant.in_(ids))))
+    existing = dict(s.execute(select(Logement.identifiant, Logement.statut).where(
+        Logement.organisation_id == organisation_id, Logement.identifiant.in_(ids))).all())
     now = maintenant()
     rows = [{"organisation_id": organisation_id, "territoire_id": territoires[e], "identifiant": i,
              "statut": "vacant", "donnees": r, "modifie_le": now}
             for i, e, r in zip(ids, text["epci"].tolist(), records, strict=True)]
-    _upsert(s, Logement, ["organisation_id", "identifiant"], rows, ["donnees", "territoire_id", "modifie_le"])
-    return {"recus": len(rows), "crees": len(rows) - len(existing), "mis_a_jour": len(existing)}
+    # a let unit sent again is a new vacancy; one proposed or attributed stays in its CAL process
+    current = Logement.__table__.c.statut
+    _upsert(s, Logement, ["organisation_id", "identifiant"], rows, ["donnees", "territoire_id", "modifie_le"],
+            {"statut": case((current == "loue", "vacant"), else_=current)})
+    return {"recus": len(rows), "crees": len(rows) - len(existing), "mis_a_jour": len(existing),
+            "remis_vacants": sum(1 for x in existing.values() if x == "loue")}
 
 
 def table_logements(rows: list[Logement]) -> pd.DataFrame:

@@ -43,6 +43,8 @@ class ImportLogements(BaseModel):
     recus: int = Field(description="logements reçus dans le lot")
     crees: int = Field(description="logements nouveaux")
     mis_a_jour: int = Field(description="logements déjà connus (même identifiant), mis à jour")
+    remis_vacants: int = Field(0, description="logements loués renvoyés : une nouvelle vacance, ils redeviennent "
+                                              "vacants (un logement proposé ou attribué garde son statut)")
 
 
 class LogementLu(BaseModel):
@@ -70,7 +72,8 @@ CORPS_LOGEMENTS = {"requestBody": {
 @router.post("/logements", response_model=ImportLogements, summary="Charger des logements",
              openapi_extra=CORPS_LOGEMENTS,
              description="Charge les logements vacants du bailleur appelant (JSON ou CSV), mis à jour par "
-                         "identifiant. Tout ou rien : à la moindre erreur, rien n'est importé et chaque erreur est "
+                         "identifiant ; un logement loué renvoyé est une nouvelle vacance et redevient vacant. "
+                         "Tout ou rien : à la moindre erreur, rien n'est importé et chaque erreur est "
                          "listée avec sa ligne, son champ et l'identifiant du logement. Un logement d'un autre "
                          "bailleur ou d'un territoire inconnu du service refuse le lot. Réservé aux bailleurs.")
 def charger(who: Bailleur, s: SessionDep, request: Request,

@@ -221,6 +221,16 @@ def test_de_bout_en_bout(service):
         before = expected.get((x["objectif"], x["groupe"]), (0, 0))
         assert (x["attributions_annee"] - x["attributions_lot"], x["public_annee"] - x["public_lot"]) == before
 
+    # units sent again: the let one (A) is a new vacancy, the proposed one (B) stays in its CAL process;
+    # the year's report still counts A's lease
+    r = svc.client.post("/v1/logements", json=[x for x in records if x["identifiant"] in (a, b)],
+                        headers=svc.entetes("B1"))
+    assert r.status_code == 200 and (r.json()["mis_a_jour"], r.json()["remis_vacants"]) == (2, 1), r.text
+    shown = svc.client.get("/v1/logements", params={"taille": 100}, headers=svc.entetes("B1")).json()["elements"]
+    assert {x["identifiant"]: x["statut"] for x in shown if x["identifiant"] in (a, b)} == {a: "vacant", b: "propose"}
+    assert svc.client.get(f"/v1/territoires/{TERRITOIRE}/objectifs", params={"annee": 2026},
+                          headers=svc.entetes("epci_toulouse")).json() == report.json()
+
     # re-importing an export made before the refusal keeps the refusal the service recorded
     refused = by_rank["numero_unique"]
     export = generer_demandes(300, 1, CAL, epci=TERRITOIRE, departement="31")

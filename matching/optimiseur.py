@@ -44,7 +44,6 @@ PRICING_BLOCK = 1 << 22  # pairs priced at once (bounds the temporaries)
 FLOW_SCALE = 1e6  # reduced costs in micro-units for the integral min-cost flow of the bound
 PATTERN_BITS = 8  # publics per pricing table: 256 patterns per unit
 LP_GROWTH = 2.0  # a pricing round's LP is expected to take at most this many times the previous one
-FLOW_ARCS_MAX = 1_000_000  # above, a middle round takes the quick bound (K x each unit's best reduced cost)
 PRICING_SHARE = 0.75  # of the time limit, for the pricing rounds (the dive after them takes seconds)
 PREFIX = 64  # initial support: each unit's order is searched first over 64 x `largeur` pairs
 
@@ -169,6 +168,7 @@ def resoudre(inst: Instance) -> Resultat:
     rounds = 0
     budget = start + PRICING_SHARE * inst.limite_temps_s  # pricing rounds; the dive and MIP get the rest
     bound = float("inf")  # best bound over all pairs proven so far (each round gives one)
+    previous_lp = 0.0
     while True:
         rounds += 1
         lp_start = time.perf_counter()
@@ -184,25 +184,32 @@ def resoudre(inst: Instance) -> Resultat:
         if not master.lp_optimal:  # stopped by the time limit: its duals prove nothing new
             log.append("limite de temps atteinte pendant le programme linéaire"
                        + ("" if np.isfinite(bound) else " : aucune borne prouvée"))
+            if master.has_lp:  # a dive from the last optimal LP; the bound of its round holds
+                mip = master.dive(max(inst.limite_temps_s - (time.perf_counter() - start), 1.0))
+                if mip.has_solution:
+                    gap = abs(bound - mip.value) / max(abs(bound), 1e-9)
+                    return _result(inst, v, unit, master, mip, "temps_depasse", bound, gap, rounds,
+                                   time.perf_counter() - start, log)
             if inst.souple:  # the bound of the earlier rounds still holds
                 return _greedy_fallback(inst, v, master, bound, rounds, start, log)
             empty = _MipSolution(float("-inf"), "temps_depasse", False, np.zeros(master.n_cols))
             return _result(inst, v, unit, master, empty, "temps_depasse", bound, float("inf"), rounds,
                            time.perf_counter() - start, log)
         rc = master.price_all()
-        # the most promising columns of each unit (6 per candidate: fewer, longer rounds pay on warm LPs)
+        # a valid bound over all pairs at every round, equal to the LP value once no pair prices positive
+        gain, matched = _borne_appariement(inst, rc, master.in_model, unit)
+        bound = min(bound, value + gain)
+        # new columns: each unit's K best, and the pairs of that best improving b-matching. The best
+        # households price positive in many units at once; the matching spreads them over the units.
         positive = (rc > TOLERANCE) & ~master.in_model
         n_positive = int(positive.sum())
-        new = np.flatnonzero(_top_per_unit(rc, unit, positive, 6 * inst.k)) if n_positive else np.array([], int)
-        # each round's LP takes longer than the last: do not start one that would overrun the budget
-        late = time.perf_counter() + LP_GROWTH * lp_seconds > budget
-        # a valid bound over all pairs at every round, equal to the LP value once no pair prices positive:
-        # the b-matching one on the last round or when few pairs price positive, else the quick one
-        if not len(new) or late or n_positive <= FLOW_ARCS_MAX:
-            bound = min(bound, value + _borne_appariement(inst, rc, master.in_model, unit))
-        else:
-            best_rc = _max_per_unit(inst, np.where(master.in_model, 0.0, np.maximum(rc, 0.0)))
-            bound = min(bound, value + inst.k * float(best_rc.sum()))
+        best = np.flatnonzero(_top_per_unit(rc, unit, positive, inst.k)) if n_positive else np.zeros(0, np.int64)
+        new = np.union1d(best, matched[positive[matched]]) if n_positive else best
+        # each round's LP takes longer than the last (by the last ratio, at least LP_GROWTH):
+        # do not start one that would overrun the budget
+        growth = max(LP_GROWTH, lp_seconds / previous_lp) if previous_lp > 0 else LP_GROWTH
+        previous_lp = lp_seconds
+        late = time.perf_counter() + growth * lp_seconds > budget
         log.append(f"tour {rounds} : {int(master.in_model.sum())} paires, LP {value:.3f}, borne {bound:.3f}, "
                    f"{n_positive} paires à coût réduit positif, {len(new)} ajoutées "
                    f"({time.perf_counter() - start:.1f} s, dont LP {lp_seconds:.1f} s)")
@@ -276,18 +283,9 @@ def _greedy_fallback(inst: Instance, v: np.ndarray, master: _Master, bound: floa
                     int(master.in_model.sum()), len(v), rounds, time.perf_counter() - start, log)
 
 
-def _max_per_unit(inst: Instance, x: np.ndarray) -> np.ndarray:
-    """Maximum of a per-pair vector over each unit's CSR range (0 for a unit without pairs)."""
-    out = np.zeros(inst.n_logements)
-    sizes = np.diff(inst.debut)
-    filled = np.flatnonzero(sizes > 0)
-    if len(filled):
-        out[filled] = np.maximum.reduceat(x, inst.debut[:-1][filled])
-    return out
-
-
-def _borne_appariement(inst: Instance, rc: np.ndarray, in_model: np.ndarray, unit: np.ndarray) -> float:
-    """What the pairs outside the model could still add to the LP value: a bound, by min-cost flow.
+def _borne_appariement(inst: Instance, rc: np.ndarray, in_model: np.ndarray,
+                       unit: np.ndarray) -> tuple[float, np.ndarray]:
+    """What the pairs outside the model could still add to the LP value (a bound), and the pairs doing it.
 
     With the LP duals y, any proposal x is worth c·x ≤ y·b + Σ rc·x ≤ LP + Σ_{p outside} rc⁺_p·x_p
     (columns in the model have rc ≤ 0, or sit at their bound of 1 and are in the LP value). A
@@ -296,10 +294,11 @@ def _borne_appariement(inst: Instance, rc: np.ndarray, in_model: np.ndarray, uni
     b-matching, solved exactly as a min-cost flow (OR-Tools) on the few pairs that price positive.
     Costs are rounded up to micro-units, so the bound stays valid. Far tighter than K times each
     unit's best reduced cost, since the best households price positive in many units at once.
+    The matched pairs are returned too: they are the columns most worth adding.
     """
     pos = np.flatnonzero((rc > 0) & ~in_model)
     if not len(pos):
-        return 0.0
+        return 0.0, pos
     apps, app_node = np.unique(inst.demande[pos], return_inverse=True)
     units, unit_node = np.unique(unit[pos], return_inverse=True)
     n_u, n_a = len(units), len(apps)
@@ -318,8 +317,9 @@ def _borne_appariement(inst: Instance, rc: np.ndarray, in_model: np.ndarray, uni
     supplies[source], supplies[sink] = slots, -slots
     flow.set_nodes_supplies(np.arange(n_u + n_a + 2, dtype=np.int32), supplies)
     if flow.solve() != flow.OPTIMAL:  # cannot happen (the bypass arc makes it feasible): weaker bound
-        return float(np.sort(rc[pos])[::-1][:slots].sum())
-    return -flow.optimal_cost() / FLOW_SCALE
+        return float(np.sort(rc[pos])[::-1][:slots].sum()), pos[:0]
+    matched = pos[flow.flows(np.arange(n_u, n_u + len(pos))) > 0]
+    return -flow.optimal_cost() / FLOW_SCALE, matched
 
 
 def _closes(bound: float, value: float) -> bool:
@@ -596,6 +596,7 @@ class _Master:
 
     feasible_empty = True
     lp_optimal = True
+    has_lp = False  # an optimal LP was solved (its solution is in lp_x)
 
     def _empty(self) -> bool:
         """No column at all: the only proposal is the empty one, feasible iff zero meets every row."""
@@ -614,9 +615,14 @@ class _Master:
         self.h.run()
         self.lp_infeasible = self.h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
         self.lp_optimal = self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        if not self.lp_optimal:  # keep the last optimal LP, its new columns at 0, for a dive
+            if self.has_lp:
+                self.lp_x = np.r_[self.lp_x, np.zeros(self.n_cols - len(self.lp_x))]
+            return float("nan")
         solution = self.h.getSolution()
         self.duals = np.asarray(solution.row_dual)
         self.lp_x = np.asarray(solution.col_value)
+        self.has_lp = True
         return float(self.h.getInfo().objective_function_value)
 
     def dive(self, limite: float) -> _MipSolution:

@@ -158,3 +158,31 @@ def test_a_batch_without_units_or_without_eligible_pairs_is_solved_empty():
         r = resoudre(inst)
         assert r.statut == "optimal" and (r.titulaire == -1).all() and r.paires == 0
         assert all(len(s) == 0 for s in r.suppleants)
+
+
+def test_an_lp_cut_by_the_time_limit_leaves_a_dive_from_the_last_optimal_lp(monkeypatch):
+    from matching import optimiseur
+
+    rng = np.random.default_rng(5)
+    n_units, n_apps = 40, 3000
+    eligible = rng.random((n_units, n_apps)) < 0.5
+    debut = np.r_[0, np.cumsum(eligible.sum(axis=1))].astype(np.int64)
+    demande = np.concatenate([np.flatnonzero(row) for row in eligible]).astype(np.int32)
+    score = rng.integers(0, 200, n_apps).astype(float)
+    inst = Instance(debut=debut, demande=demande, score=score, ordre=np.argsort(np.argsort(-score, kind="stable")),
+                    largeur=3)
+    calls = []
+    solve_lp = optimiseur._Master.solve_lp
+
+    def cut_second_round(self, limite):
+        calls.append(limite)
+        return solve_lp(self, 1e-9 if len(calls) == 2 else limite)
+
+    monkeypatch.setattr(optimiseur._Master, "solve_lp", cut_second_round)
+    r = resoudre(inst)
+    assert len(calls) == 2 and r.statut == "temps_depasse"
+    assert "limite de temps atteinte pendant le programme linéaire" in r.journal
+    assert not any("gloutonne" in line for line in r.journal)  # the model's own proposal, not the greedy's
+    proposed = [int(t) for t in r.titulaire if t >= 0] + [int(a) for s in r.suppleants for a in s]
+    assert len(proposed) == len(set(proposed)) == 3 * n_units
+    assert np.isfinite(r.borne) and r.borne >= r.objectif - 1e-6 and r.ecart == (r.borne - r.objectif) / r.borne

@@ -18,10 +18,11 @@ unit's titular, rank 1, the expected attribution) and a_p (p is an alternate, ra
 Exactness over all eligible pairs. The model is built on a support S (each unit's best pairs,
 its best pairs of every public an objective or rule needs, and the greedy's pairs), its LP
 relaxation is solved (HiGHS dual simplex, warm-started from round to round), and every pair
-outside S is priced with the LP duals as vectors; the pairs with the best positive reduced costs
-join S and the LP is solved again, until none is left. Every round proves an upper bound on any
+outside S is priced with the LP duals as vectors. Every round proves an upper bound on any
 proposal over all pairs: the LP value plus what the pairs outside S could still add, a
-maximum-weight b-matching of their reduced costs (min-cost flow, OR-Tools). The MIP on S (HiGHS,
+maximum-weight b-matching of their reduced costs (min-cost flow, OR-Tools). The pairs of that
+matching, and each unit's K best, join S and the LP is solved again, until no pair prices
+positive, the bound is close enough, or the time is spent. The MIP on S (HiGHS,
 single thread, fixed seed, time limit) gives the proposal, and the gap is measured against the
 best bound. Built from arrays only; no Python loop over pairs.
 """
@@ -774,10 +775,47 @@ def _result(inst, v, unit, master: _Master, sol: _MipSolution, status, bound, ga
         if sol.has_solution and len(cols):
             per_unit[units_r] = sol.x[cols]
         shortfalls[r.id] = per_unit
+    value = sol.value
+    if sol.has_solution and inst.k > 1:
+        added = _fill_alternates(inst, v, titular, alternates)
+        if added:  # the proposal only gained: value it again, with its exact shortfalls
+            value, shortfalls = _evaluate(inst, v, titular, alternates)
+            gap = abs(bound - value) / max(abs(bound), 1e-9) if np.isfinite(bound) else gap
+            log.append(f"{added} place(s) de suppléant vide(s) complétée(s) par les meilleurs ménages non proposés")
     return Resultat(
         titular, [np.array(a, dtype=int) for a in alternates], status if sol.has_solution else sol.status,
-        sol.value, bound, gap, shortfalls, int(master.in_model.sum()), len(v), rounds, seconds, log,
+        value, bound, gap, shortfalls, int(master.in_model.sum()), len(v), rounds, seconds, log,
     )
+
+
+def _fill_alternates(inst: Instance, v: np.ndarray, titular: np.ndarray, alternates: list[list[int]]) -> int:
+    """Fill the empty alternate places of units with a titular, with the best households proposed nowhere.
+
+    A proposal stopped within the target gap may leave a few such places empty although eligible
+    households are free; the CAL must examine three candidates. An alternate only adds value and
+    enters no objective row (a per-unit rule can only gain), so the proposal stays valid and better.
+    """
+    short = [u for u in range(inst.n_logements) if titular[u] >= 0 and len(alternates[u]) < inst.k - 1]
+    if not short:
+        return 0
+    taken = np.zeros(len(inst.score), dtype=bool)
+    taken[titular[titular >= 0]] = True
+    for a in alternates:
+        taken[a] = True
+    added = 0
+    for u in short:  # a handful of units; vectors inside
+        lo, hi = int(inst.debut[u]), int(inst.debut[u + 1])
+        apps = inst.demande[lo:hi]
+        free = np.flatnonzero(~taken[apps])
+        best = free[np.argsort(-v[lo:hi][free], kind="stable")][: inst.k - 1 - len(alternates[u])]
+        if not len(best):
+            continue
+        taken[apps[best]] = True
+        added += len(best)
+        chosen = alternates[u] + apps[best].tolist()
+        position = lo + np.searchsorted(apps, chosen)  # pairs are sorted by application within a unit
+        alternates[u] = [chosen[i] for i in np.argsort(-v[position], kind="stable")]
+    return added
 
 
 def glouton(inst: Instance) -> Resultat:

@@ -186,3 +186,19 @@ def test_an_lp_cut_by_the_time_limit_leaves_a_dive_from_the_last_optimal_lp(monk
     proposed = [int(t) for t in r.titulaire if t >= 0] + [int(a) for s in r.suppleants for a in s]
     assert len(proposed) == len(set(proposed)) == 3 * n_units
     assert np.isfinite(r.borne) and r.borne >= r.objectif - 1e-6 and r.ecart == (r.borne - r.objectif) / r.borne
+
+
+def test_empty_alternate_places_are_filled_with_the_best_households_proposed_nowhere():
+    from matching.optimiseur import _fill_alternates
+
+    # unit 0: households 0..4 eligible; unit 1: 2..5; unit 2: 0..1 (no titular: left alone)
+    debut = np.array([0, 5, 9, 11])
+    demande = np.array([0, 1, 2, 3, 4, 2, 3, 4, 5, 0, 1], dtype=np.int32)
+    score = np.array([50.0, 40.0, 30.0, 20.0, 10.0, 5.0])
+    inst = Instance(debut=debut, demande=demande, score=score, ordre=np.arange(6))
+    v = valeurs(inst)
+    titular, alternates = np.array([1, 3, -1]), [[4], [], []]
+    assert _fill_alternates(inst, v, titular, alternates) == 3
+    # unit 0 takes the best free household (0) and keeps its alternates best first; unit 1 gets 2 then 5
+    assert alternates == [[0, 4], [2, 5], []]
+    assert _fill_alternates(inst, v, titular, alternates) == 0

@@ -86,7 +86,7 @@ def charger(who: Bailleur, s: SessionDep, request: Request,
                             "ou text/csv")
     raw, first = brut_depuis_corps(corps, media, "identifiant", "logements envoyés")
     if raw.empty:  # an empty list: nothing to check, nothing written
-        return ImportLogements(recus=0, crees=0, mis_a_jour=0)
+        return ImportLogements(recus=0, crees=0, mis_a_jour=0, remis_vacants=0)
     territoires = {code: tid for code, tid in s.execute(select(Territoire.code, Territoire.id))}
     counts = importer_logements(s, who.organisation_id, who.code, territoires, raw, first, "logements envoyés")
     tracer(s, who, "import_logements", f"organisation {who.code}", **counts)

@@ -420,9 +420,9 @@ def test_logements_en_csv_et_lecture(service_sqlite):
     csv = en_texte(generer_logements(5, 1, CAL, epci=TERRITOIRE).drop(columns="bailleur")).to_csv(index=False)
     r = svc.client.post("/v1/logements", content=csv.encode(), headers={**svc.entetes("B1"),
                                                                           "Content-Type": "text/csv"})
-    assert r.status_code == 200 and r.json() == {"recus": 5, "crees": 5, "mis_a_jour": 0}
+    assert r.status_code == 200 and r.json() == {"recus": 5, "crees": 5, "mis_a_jour": 0, "remis_vacants": 0}
     r = svc.client.post("/v1/logements", json=records, headers=svc.entetes("B1"))
-    assert r.json() == {"recus": 5, "crees": 0, "mis_a_jour": 5}
+    assert r.json() == {"recus": 5, "crees": 0, "mis_a_jour": 5, "remis_vacants": 0}
     page = svc.client.get("/v1/logements", params={"taille": 2, "page": 2}, headers=svc.entetes("B1")).json()
     assert page["total"] == 5 and [x["identifiant"] for x in page["elements"]] == ["LGT0000003", "LGT0000004"]
     one = svc.client.get("/v1/logements/LGT0000001", headers=svc.entetes("B1")).json()
@@ -438,7 +438,7 @@ def test_logements_en_csv_et_lecture(service_sqlite):
     with svc.app.state.sessions() as s:
         actions = list(s.scalars(select(Audit.action).where(Audit.action == "import_logements")))
         details = list(s.scalars(select(Audit.details).where(Audit.action == "import_logements")))
-    assert len(actions) == 2 and details[0] == {"recus": 5, "crees": 5, "mis_a_jour": 0}
+    assert len(actions) == 2 and details[0] == {"recus": 5, "crees": 5, "mis_a_jour": 0, "remis_vacants": 0}
 
 
 def test_annulation_et_reprise(service_sqlite):

@@ -848,9 +848,15 @@ def _evaluate(inst: Instance, v: np.ndarray, titular: np.ndarray, alternates) ->
     """A proposal's objective value and its shortfall per objective group and per rule unit."""
     def value_of(units: np.ndarray, apps: np.ndarray) -> np.ndarray:
         # one proposal per unit and rank: look in the unit's own range of pairs only
-        pos = [int(inst.debut[u]) + int(np.flatnonzero(inst.demande[inst.debut[u]:inst.debut[u + 1]] == x)[0])
+        # a binary search where pairs are sorted by application within their unit, else a scan
+        pos = [int(inst.debut[u]) + int(np.searchsorted(inst.demande[inst.debut[u]:inst.debut[u + 1]], x))
                for u, x in zip(units.tolist(), apps.tolist(), strict=True)]
-        return v[np.asarray(pos, dtype=np.int64)]
+        pos = np.minimum(np.asarray(pos, dtype=np.int64), max(len(inst.demande) - 1, 0))
+        wrong = (inst.demande[pos] != apps) | (pos >= inst.debut[units + 1]) if len(pos) else np.zeros(0, bool)
+        for i in np.flatnonzero(wrong):
+            lo, hi = int(inst.debut[units[i]]), int(inst.debut[units[i] + 1])
+            pos[i] = lo + int(np.flatnonzero(inst.demande[lo:hi] == apps[i])[0])
+        return v[pos]
 
     has_t = titular >= 0
     units_t = np.flatnonzero(has_t)

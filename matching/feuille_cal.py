@@ -165,9 +165,11 @@ def ecrire(lot: Lot, dossier: Path) -> dict[str, Any]:
     return data
 
 
-def en_markdown(lot: Lot, data: dict[str, Any] | None = None) -> str:
-    """The sheet a commission reads."""
-    d = data or donnees(lot)
+def en_markdown(lot: Lot | None, data: dict[str, Any] | None = None) -> str:
+    """The sheet a commission reads, from a solved batch or from its stored data (`donnees`)."""
+    if data is None and lot is None:
+        raise ValueError("en_markdown needs a batch or its data")
+    d = data if data is not None else donnees(lot)
     r = d["resolution"]
     out = [
         f"# Préparation de la CAL du {date.fromisoformat(d['date_cal']).strftime('%d/%m/%Y')}",

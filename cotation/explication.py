@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from cotation.moteur import Cotation, nombre_refus, seuil_palier
 from rules import grille as g
 from rules.grille import DEPARTAGES
@@ -114,6 +116,24 @@ def expliquer_ligne(cotation: Cotation, i: int, complet: bool = False) -> Explic
         why = "demande non active à cette date" if not ctx["demande_active"][i] else "hors du champ de la grille"
         foot = f"Total : {_pluriel(total, 'point')} — non classée ({why})."
     return Explication(numero_unique, float(total), int(cotation.rang[i]), m, tuple(lines), head, foot)
+
+
+def principaux_criteres(cotation: Cotation, i: int, n: int = 3) -> list[Ligne]:
+    """The `n` criteria that weigh most in the score of row `i` (largest points first, then grid order).
+
+    Only those lines are written out: a CAL sheet shows three per candidate, not the whole grid.
+    """
+    raw, kept = cotation.bruts[i], cotation.retenus[i]
+    counted = np.flatnonzero((raw != 0) & (kept != 0))
+    top = counted[np.argsort(-np.abs(kept[counted]), kind="stable")][:n]
+    grid, ctx = cotation.grille, cotation.contexte
+    out = []
+    for j in top.tolist():
+        c = grid.criteres[j]
+        group = grid.libelle_groupe(c.groupe) if c.groupe else None
+        out.append(Ligne(c.id, c.libelle, float(kept[j]), float(raw[j]), _detail(c, i, ctx, cotation, j), group,
+                         retenu=True))
+    return out
 
 
 def _detail(c, i: int, ctx, cotation: Cotation, j: int) -> str:

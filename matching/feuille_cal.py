@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from cotation.derivees import Contexte
-from cotation.explication import expliquer_ligne, nombre
+from cotation.explication import nombre, principaux_criteres
 from matching.diagnostic import atteinte, logements_incomplets
 from matching.propositions import Lot
 
@@ -61,8 +61,7 @@ def donnees(lot: Lot) -> dict[str, Any]:
         for position, a in enumerate(candidats_du_logement(lot, u), start=1):
             p = _pair(lot, u, a)
             numero = numeros[a]
-            explanation = expliquer_ligne(lot.cotation, a)  # same row order as lot.demandes
-            top = sorted((x for x in explanation.lignes if x.retenu), key=lambda x: -abs(x.points))[:3]
+            top = principaux_criteres(lot.cotation, a)  # same row order as lot.demandes
             size = int(persons[a])
             counted = [
                 spec.id for spec, o in zip(lot.politique.objectifs, inst.objectifs, strict=True)

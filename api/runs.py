@@ -309,9 +309,7 @@ def empreinte(pool: list[str], units: list[str], grille: str, politique: str, re
     h = hashlib.sha256()
     for title, lines in (("demandes", pool), ("logements", units)):
         h.update(f"{title}:{len(lines)}\n".encode())
-        for line in lines:
-            h.update(line.encode())
-            h.update(b"\n")
+        h.update("".join(f"{line}\n" for line in lines).encode())  # the same bytes as line by line
     for title, body in (("grille", grille), ("politique", politique),
                         ("realise", json.dumps(realise, sort_keys=True)), ("date_cal", jour.isoformat())):
         h.update(f"{title}:{len(body)}\n".encode())
@@ -448,11 +446,11 @@ class Executeur:
                 revision = s.scalar(select(Territoire.revision_demandes).where(Territoire.id == run.territoire_id))
                 vivier = self.vivier(s, run.territoire_id, revision)
                 keep = ~pd.Series(vivier.numeros, dtype=object).isin(locked).to_numpy(dtype=bool)
-                pool = vivier.table[keep].reset_index(drop=True)
+                pool = vivier.table if keep.all() else vivier.table[keep].reset_index(drop=True)
                 realise = compter_annee(s, territoire, pol.politique, run.date_cal.year)
                 politique = avec_realise(pol.politique, realise)
                 units_table = table_logements(units)
-                solved = [x for x, k in zip(vivier.lignes, keep, strict=True) if k]
+                solved = vivier.lignes if keep.all() else [x for x, k in zip(vivier.lignes, keep, strict=True) if k]
                 fingerprint = empreinte(solved, [u.donnees for u in units], grid_version.texte, pol.texte, realise,
                                         run.date_cal)
                 durees["chargement"] = time.perf_counter() - start

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.audit import tracer
+from api.memoire import figer_caches
 from api.models import (
     DECISIONS_ATTRIBUTION,
     Demande,
@@ -426,6 +427,7 @@ class Executeur:
         if s.scalar(select(Territoire.revision_demandes).where(Territoire.id == territoire_id)) == revision:
             with self._garde:
                 self._viviers[territoire_id] = found
+            figer_caches()
         return found
 
     def _calculer(self, run_id: str) -> None:

@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.memoire import figer_caches
 from api.models import Territoire, VersionRegles
 from api.problems import Probleme
 from api.stockage import table_demandes
@@ -108,6 +109,7 @@ class _LRU:
                     self._items.move_to_end(key)
                     while len(self._items) > self.taille:
                         self._items.popitem(last=False)
+                figer_caches()
             return value
 
 

@@ -291,7 +291,7 @@ def _borne_appariement(inst: Instance, rc: np.ndarray, in_model: np.ndarray,
     With the LP duals y, any proposal x is worth c·x ≤ y·b + Σ rc·x ≤ LP + Σ_{p outside} rc⁺_p·x_p
     (columns in the model have rc ≤ 0, or sit at their bound of 1 and are in the LP value). A
     proposal takes at most K pairs per unit and, when a household is proposed once, at most one
-    pair per household: the largest Σ rc⁺·x under these two capacities is a maximum-weight
+    pair per household (else one per unit): the largest Σ rc⁺·x under these two capacities is a maximum-weight
     b-matching, solved exactly as a min-cost flow (OR-Tools) on the few pairs that price positive.
     Costs are rounded up to micro-units, so the bound stays valid. Far tighter than K times each
     unit's best reduced cost, since the best households price positive in many units at once.
@@ -305,7 +305,7 @@ def _borne_appariement(inst: Instance, rc: np.ndarray, in_model: np.ndarray,
     n_u, n_a = len(units), len(apps)
     source, sink = n_u + n_a, n_u + n_a + 1
     slots = inst.k * n_u
-    per_household = 1 if inst.une_fois else inst.k
+    per_household = 1 if inst.une_fois else n_u  # else: an alternate in any number of units
     tails = np.concatenate([np.full(n_u, source), unit_node, n_u + np.arange(n_a), [source]])
     heads = np.concatenate([np.arange(n_u), n_u + app_node, np.full(n_a, sink), [sink]])
     capacities = np.concatenate([np.full(n_u, inst.k), np.ones(len(pos)), np.full(n_a, per_household), [slots]])

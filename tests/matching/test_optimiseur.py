@@ -202,3 +202,20 @@ def test_empty_alternate_places_are_filled_with_the_best_households_proposed_now
     # unit 0 takes the best free household (0) and keeps its alternates best first; unit 1 gets 2 then 5
     assert alternates == [[0, 4], [2, 5], []]
     assert _fill_alternates(inst, v, titular, alternates) == 0
+
+
+def test_when_households_may_repeat_the_best_one_is_an_alternate_everywhere_else():
+    # 6 units, every household eligible everywhere; household 0 far ahead. With une_fois off it is
+    # titular of one unit and an alternate of all the others, under a bound that allows for it.
+    n_units, n_apps = 6, 40
+    debut = np.arange(n_units + 1, dtype=np.int64) * n_apps
+    demande = np.tile(np.arange(n_apps, dtype=np.int32), n_units)
+    score = np.r_[1000.0, np.linspace(10, 1, n_apps - 1)]
+    inst = Instance(debut=debut, demande=demande, score=score, ordre=np.arange(n_apps), largeur=1, une_fois=False)
+    titular = np.arange(1, n_units + 1)
+    titular[0] = 0
+    alternates = [[n_units + 2 * u, n_units + 2 * u + 1] if u == 0 else [0, n_units + 2 * u] for u in range(n_units)]
+    known = _objective_value(inst, valeurs(inst), titular, alternates)
+    r = resoudre(inst)
+    assert r.objectif >= known - 1e-6 and r.borne >= r.objectif - 1e-6
+    assert sum(0 in s for s in r.suppleants) == n_units - 1  # the best household, alternate everywhere else

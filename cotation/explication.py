@@ -96,14 +96,7 @@ def expliquer_ligne(cotation: Cotation, i: int, complet: bool = False) -> Explic
     numero_unique = str(cotation.numero_unique.iloc[i])
     grid = cotation.grille
     ctx = cotation.contexte
-    lines = []
-    for j, c in enumerate(grid.criteres):
-        raw, kept = float(cotation.bruts[i, j]), float(cotation.retenus[i, j])
-        if raw == 0 and not complet:
-            continue
-        group = grid.libelle_groupe(c.groupe) if c.groupe else None
-        lines.append(Ligne(c.id, c.libelle, kept, raw, _detail(c, i, ctx, cotation, j), group,
-                           retenu=not (raw != 0 and kept == 0)))
+    lines = [_ligne(cotation, i, j) for j in range(len(grid.criteres)) if complet or cotation.bruts[i, j] != 0]
     total = cotation.score[i]
     m = int(cotation.classees.sum())
     head = (f"Demande {numero_unique} — grille « {grid.grille.territoire} » ({grid.grille.version}) "
@@ -126,14 +119,16 @@ def principaux_criteres(cotation: Cotation, i: int, n: int = 3) -> list[Ligne]:
     raw, kept = cotation.bruts[i], cotation.retenus[i]
     counted = np.flatnonzero((raw != 0) & (kept != 0))
     top = counted[np.argsort(-np.abs(kept[counted]), kind="stable")][:n]
-    grid, ctx = cotation.grille, cotation.contexte
-    out = []
-    for j in top.tolist():
-        c = grid.criteres[j]
-        group = grid.libelle_groupe(c.groupe) if c.groupe else None
-        out.append(Ligne(c.id, c.libelle, float(kept[j]), float(raw[j]), _detail(c, i, ctx, cotation, j), group,
-                         retenu=True))
-    return out
+    return [_ligne(cotation, i, j) for j in top.tolist()]
+
+
+def _ligne(cotation: Cotation, i: int, j: int) -> Ligne:
+    """Criterion `j`'s line for row `i`: points that count, points before its group, detail."""
+    c, grid = cotation.grille.criteres[j], cotation.grille
+    raw, kept = float(cotation.bruts[i, j]), float(cotation.retenus[i, j])
+    group = grid.libelle_groupe(c.groupe) if c.groupe else None
+    return Ligne(c.id, c.libelle, kept, raw, _detail(c, i, cotation.contexte, cotation, j), group,
+                 retenu=not (raw != 0 and kept == 0))
 
 
 def _detail(c, i: int, ctx, cotation: Cotation, j: int) -> str:

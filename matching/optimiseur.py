@@ -813,7 +813,7 @@ def _fill_alternates(inst: Instance, v: np.ndarray, titular: np.ndarray, alterna
         taken[apps[best]] = True
         added += len(best)
         chosen = alternates[u] + apps[best].tolist()
-        position = lo + np.searchsorted(apps, chosen)  # pairs are sorted by application within a unit
+        position = _pair_positions(inst, np.full(len(chosen), u), np.asarray(chosen))
         alternates[u] = [chosen[i] for i in np.argsort(-v[position], kind="stable")]
     return added
 
@@ -844,19 +844,27 @@ def _objective_value(inst: Instance, v: np.ndarray, titular: np.ndarray, alterna
     return total
 
 
+def _pair_positions(inst: Instance, units: np.ndarray, apps: np.ndarray) -> np.ndarray:
+    """Position of the eligible pair (unit, application) for each given couple.
+
+    A binary search in the unit's own range, where pairs are sorted by application (as eligibility
+    builds them); a scan of that range where they are not.
+    """
+    units, apps = np.asarray(units, dtype=np.int64), np.asarray(apps, dtype=np.int64)
+    pos = [int(inst.debut[u]) + int(np.searchsorted(inst.demande[inst.debut[u]:inst.debut[u + 1]], x))
+           for u, x in zip(units.tolist(), apps.tolist(), strict=True)]
+    pos = np.minimum(np.asarray(pos, dtype=np.int64), max(len(inst.demande) - 1, 0))
+    wrong = (inst.demande[pos] != apps) | (pos >= inst.debut[units + 1]) if len(pos) else np.zeros(0, bool)
+    for i in np.flatnonzero(wrong):
+        lo, hi = int(inst.debut[units[i]]), int(inst.debut[units[i] + 1])
+        pos[i] = lo + int(np.flatnonzero(inst.demande[lo:hi] == apps[i])[0])
+    return pos
+
+
 def _evaluate(inst: Instance, v: np.ndarray, titular: np.ndarray, alternates) -> tuple[float, dict[str, np.ndarray]]:
     """A proposal's objective value and its shortfall per objective group and per rule unit."""
     def value_of(units: np.ndarray, apps: np.ndarray) -> np.ndarray:
-        # one proposal per unit and rank: look in the unit's own range of pairs only
-        # a binary search where pairs are sorted by application within their unit, else a scan
-        pos = [int(inst.debut[u]) + int(np.searchsorted(inst.demande[inst.debut[u]:inst.debut[u + 1]], x))
-               for u, x in zip(units.tolist(), apps.tolist(), strict=True)]
-        pos = np.minimum(np.asarray(pos, dtype=np.int64), max(len(inst.demande) - 1, 0))
-        wrong = (inst.demande[pos] != apps) | (pos >= inst.debut[units + 1]) if len(pos) else np.zeros(0, bool)
-        for i in np.flatnonzero(wrong):
-            lo, hi = int(inst.debut[units[i]]), int(inst.debut[units[i] + 1])
-            pos[i] = lo + int(np.flatnonzero(inst.demande[lo:hi] == apps[i])[0])
-        return v[pos]
+        return v[_pair_positions(inst, units, apps)]
 
     has_t = titular >= 0
     units_t = np.flatnonzero(has_t)

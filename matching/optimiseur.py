@@ -36,13 +36,13 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-from ortools.graph.python import min_cost_flow
+
+from matching.borne import appariement, lagrangienne
 
 TOLERANCE = 1e-6
 MIP_GAP = 1e-10
 TIE_BREAK = 1e-3
 PRICING_BLOCK = 1 << 22  # pairs priced at once (bounds the temporaries)
-FLOW_SCALE = 1e6  # reduced costs in micro-units for the integral min-cost flow of the bound
 PATTERN_BITS = 8  # publics per pricing table: 256 patterns per unit
 LP_GROWTH = 2.0  # a pricing round's LP is expected to take at most this many times the previous one
 PRICING_SHARE = 0.75  # of the time limit, for the pricing rounds (the dive after them takes seconds)
@@ -196,9 +196,11 @@ def resoudre(inst: Instance) -> Resultat:
             empty = _MipSolution(float("-inf"), "temps_depasse", False, np.zeros(master.n_cols))
             return _result(inst, v, unit, master, empty, "temps_depasse", bound, float("inf"), rounds,
                            time.perf_counter() - start, log)
-        rc = master.price_all()
+        rc_t, rc_a = master.price_all()
+        rc = rc_t if rc_a is None else np.maximum(rc_t, rc_a)  # a pair's best: titular or alternate
         # a valid bound over all pairs at every round, equal to the LP value once no pair prices positive
-        gain, matched = _borne_appariement(inst, rc, master.in_model, unit)
+        gain, matched = appariement(inst.k, inst.une_fois, inst.demande, unit, inst.n_logements, rc,
+                                    master.in_model)
         bound = min(bound, value + gain)
         # new columns: each unit's K best, and the pairs of that best improving b-matching. The best
         # households price positive in many units at once; the matching spreads them over the units.
@@ -216,6 +218,10 @@ def resoudre(inst: Instance) -> Resultat:
                    f"({time.perf_counter() - start:.1f} s, dont LP {lp_seconds:.1f} s)")
         # the LP is within half the target gap of the bound: the rest of the gap is left to the dive
         close = len(new) and bound - value <= 0.5 * inst.ecart_cible * max(1.0, abs(bound))
+        if late and not close and len(new) and rc_a is not None and inst.une_fois:
+            # no more LP rounds: the side rows' duals are kept, the structure's are re-optimised
+            bound = min(bound, _lagrangian_bound(master, rc_t, rc_a, start + 0.85 * inst.limite_temps_s, log))
+            close = bound - value <= 0.5 * inst.ecart_cible * max(1.0, abs(bound))
         if not len(new) or late or close:
             if close:
                 log.append("LP à moins de la moitié de l'écart cible de la borne : fin de la tarification")
@@ -284,43 +290,19 @@ def _greedy_fallback(inst: Instance, v: np.ndarray, master: _Master, bound: floa
                     int(master.in_model.sum()), len(v), rounds, time.perf_counter() - start, log)
 
 
-def _borne_appariement(inst: Instance, rc: np.ndarray, in_model: np.ndarray,
-                       unit: np.ndarray) -> tuple[float, np.ndarray]:
-    """What the pairs outside the model could still add to the LP value (a bound), and the pairs doing it.
-
-    With the LP duals y, any proposal x is worth c·x ≤ y·b + Σ rc·x ≤ LP + Σ_{p outside} rc⁺_p·x_p
-    (columns in the model have rc ≤ 0, or sit at their bound of 1 and are in the LP value). A
-    proposal takes at most K pairs per unit and, when a household is proposed once, at most one
-    pair per household (else one per unit): the largest Σ rc⁺·x under these two capacities is a maximum-weight
-    b-matching, solved exactly as a min-cost flow (OR-Tools) on the few pairs that price positive.
-    Costs are rounded up to micro-units, so the bound stays valid. Far tighter than K times each
-    unit's best reduced cost, since the best households price positive in many units at once.
-    The matched pairs are returned too: they are the columns most worth adding.
-    """
-    pos = np.flatnonzero((rc > 0) & ~in_model)
-    if not len(pos):
-        return 0.0, pos
-    apps, app_node = np.unique(inst.demande[pos], return_inverse=True)
-    units, unit_node = np.unique(unit[pos], return_inverse=True)
-    n_u, n_a = len(units), len(apps)
-    source, sink = n_u + n_a, n_u + n_a + 1
-    slots = inst.k * n_u
-    per_household = 1 if inst.une_fois else n_u  # else: an alternate in any number of units
-    tails = np.concatenate([np.full(n_u, source), unit_node, n_u + np.arange(n_a), [source]])
-    heads = np.concatenate([np.arange(n_u), n_u + app_node, np.full(n_a, sink), [sink]])
-    capacities = np.concatenate([np.full(n_u, inst.k), np.ones(len(pos)), np.full(n_a, per_household), [slots]])
-    gains = np.ceil(rc[pos] * FLOW_SCALE)  # rounded up: the bound never undercounts
-    costs = np.concatenate([np.zeros(n_u), -gains, np.zeros(n_a + 1)])
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32), heads.astype(np.int32),
-                                              capacities.astype(np.int64), costs.astype(np.int64))
-    supplies = np.zeros(n_u + n_a + 2, dtype=np.int64)
-    supplies[source], supplies[sink] = slots, -slots
-    flow.set_nodes_supplies(np.arange(n_u + n_a + 2, dtype=np.int32), supplies)
-    if flow.solve() != flow.OPTIMAL:  # cannot happen (the bypass arc makes it feasible): weaker bound
-        return float(np.sort(rc[pos])[::-1][:slots].sum()), pos[:0]
-    matched = pos[flow.flows(np.arange(n_u, n_u + len(pos))) > 0]
-    return -flow.optimal_cost() / FLOW_SCALE, matched
+def _lagrangian_bound(master: _Master, rc_t: np.ndarray, rc_a: np.ndarray, deadline: float,
+                      log: list[str]) -> float:
+    """The Lagrangian bound of `borne.lagrangienne` from the master's last LP duals."""
+    started = time.perf_counter()
+    inst, y = master.inst, master.duals
+    constant, error = master.side_duals()
+    duals_t = y[master.row_t] - (inst.k - 1) * y[master.row_a] + error  # a clipped side dual may
+    duals_a = y[master.row_a] + error  # lower a pair's value by at most `error`: counted in its favour
+    value = lagrangienne(inst.k, inst.demande, master.unit, inst.n_logements, rc_t, rc_a, master.in_model,
+                         duals_t, duals_a, y[master.row_app], constant, deadline)
+    log.append(f"borne lagrangienne (duaux des objectifs et des règles gardés, affectation réoptimisée "
+               f"sur toutes les paires) : {value:.3f} ({time.perf_counter() - started:.1f} s)")
+    return value
 
 
 def _closes(bound: float, value: float) -> bool:
@@ -503,6 +485,7 @@ class _Master:
             index[units_r] = rows(need[units_r].astype(float), np.full(len(units_r), inf))
             self.row_rule.append(index)
         self.n_rows = offset
+        self.row_lower = np.concatenate(lo)
         empty = np.zeros(offset + 1, dtype=np.int32)
         self.h.addRows(offset, np.concatenate(lo), np.concatenate(hi), 0, empty[:offset], empty[:0], np.zeros(0))
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
@@ -626,6 +609,25 @@ class _Master:
         self.has_lp = True
         return float(self.h.getInfo().objective_function_value)
 
+    def side_duals(self) -> tuple[float, float]:
+        """Σ y·b over the objective and rule rows, and how far a pair's value moved to make it valid.
+
+        These rows are ≥ rows: their duals must be ≤ 0, and ≥ −penalty when soft (the slack's
+        reduced cost); the LP's are, up to its tolerances. Clipped duals give the constant; a pair
+        enters each row with a coefficient of at most 1, so its value moves by at most the sum of
+        the clips.
+        """
+        constant, error = 0.0, 0.0
+        penalties = [o.penalite if not o.dure else np.inf for o in self.inst.objectifs]
+        penalties += [r.penalite if not r.dure else np.inf for r in self.inst.regles]
+        rows = self.row_obj + [index[index >= 0] for index in self.row_rule]
+        for rows_s, penalty in zip(rows, penalties, strict=True):
+            y = self.duals[rows_s]
+            clipped = np.clip(y, -penalty, 0.0)
+            constant += float(clipped @ self.row_lower[rows_s])
+            error += float(np.abs(y - clipped).sum())
+        return constant, error
+
     def dive(self, limite: float) -> _MipSolution:
         """A good proposal fast: keep the LP's integral choices, branch only on its fractional ones.
 
@@ -662,19 +664,23 @@ class _Master:
         x = self.lp_x[cols]
         return bool(np.all(np.minimum(np.abs(x), np.abs(1.0 - x)) < 1e-9))
 
-    def price_all(self) -> np.ndarray:
-        """Best reduced cost of each eligible pair (titular or alternate): c − Aᵀy, as vectors.
+    def price_all(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Reduced costs c − Aᵀy of each eligible pair as titular and as alternate (None if K = 1).
 
         Computed by blocks of pairs, so the temporaries stay small next to the pair arrays.
         """
         self._tables()
-        out = np.empty(len(self.v))
-        for lo in range(0, len(out), PRICING_BLOCK):
-            block = slice(lo, min(lo + PRICING_BLOCK, len(out)))
-            out[block] = self._price(block)
-        return out
+        out_t = np.empty(len(self.v))
+        out_a = np.empty(len(self.v)) if self.inst.k > 1 else None
+        for lo in range(0, len(out_t), PRICING_BLOCK):
+            block = slice(lo, min(lo + PRICING_BLOCK, len(out_t)))
+            rc_t, rc_a = self._price(block)
+            out_t[block] = rc_t
+            if out_a is not None:
+                out_a[block] = rc_a
+        return out_t, out_a
 
-    def _price(self, block: slice) -> np.ndarray:
+    def _price(self, block: slice) -> tuple[np.ndarray, np.ndarray]:
         """Reduced costs of a block of pairs from per-(unit, public pattern) tables.
 
         Every dual term but the application's own depends only on the unit and on which publics
@@ -692,7 +698,7 @@ class _Master:
             key = unit + code[a]
             rc_t -= table_t[key]
             rc_a -= table_a[key]
-        return rc_t if inst.k == 1 else np.maximum(rc_t, rc_a)
+        return rc_t, rc_a
 
     def _tables(self) -> None:
         """The per-(unit, public pattern) dual sums of `_price`, and each application's dual."""

@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matching.borne import appariement
 from matching.optimiseur import Instance, Objectif, Regle, _objective_value, glouton, resoudre, valeurs
 
 
@@ -219,3 +220,71 @@ def test_when_households_may_repeat_the_best_one_is_an_alternate_everywhere_else
     r = resoudre(inst)
     assert r.objectif >= known - 1e-6 and r.borne >= r.objectif - 1e-6
     assert sum(0 in s for s in r.suppleants) == n_units - 1  # the best household, alternate everywhere else
+
+
+def _lagrangian_after_lp(inst: Instance, support_seed: int) -> tuple[float, float, float]:
+    """LP value, matching bound and Lagrangian bound after one LP on a random part of the pairs."""
+    from matching.optimiseur import _lagrangian_bound, _Master
+
+    v, unit = valeurs(inst), inst.unite
+    master = _Master(inst, v, unit)
+    rng = np.random.default_rng(support_seed)
+    master.add(np.flatnonzero(rng.random(len(v)) < 0.5))
+    value = master.solve_lp(10.0)
+    rc_t, rc_a = master.price_all()
+    gain, _ = appariement(inst.k, inst.une_fois, inst.demande, unit, inst.n_logements, np.maximum(rc_t, rc_a),
+                          master.in_model)
+    return value, value + gain, _lagrangian_bound(master, rc_t, rc_a, float("inf"), [])
+
+
+@settings(max_examples=80, deadline=None)
+@given(instances(hard=False), st.integers(0, 3))
+def test_the_lagrangian_bound_is_a_bound_over_all_pairs(inst, support_seed):
+    """Whatever part of the pairs the LP saw, no proposal is worth more than the Lagrangian bound."""
+    import dataclasses
+
+    inst = dataclasses.replace(inst, k=max(inst.k, 2), une_fois=True)
+    _value, _matching, lagrangian = _lagrangian_after_lp(inst, support_seed)
+    assert lagrangian >= brute_force(inst) - 1e-6
+
+
+def test_the_lagrangian_bound_lets_a_unit_trade_the_households_the_lp_holds_for_better_ones():
+    # one unit, K = 2; the LP saw only the two weakest households. The matching bound adds the best
+    # one on top of them; the Lagrangian bound (no side rows here) is the optimum itself.
+    inst = Instance(debut=np.array([0, 3]), demande=np.array([0, 1, 2], dtype=np.int32),
+                    score=np.array([30.0, 20.0, 10.0]), ordre=np.arange(3), k=2)
+    from matching.optimiseur import _lagrangian_bound, _Master
+
+    v, unit = valeurs(inst), inst.unite
+    master = _Master(inst, v, unit)
+    master.add(np.array([1, 2]))
+    value = master.solve_lp(10.0)
+    rc_t, rc_a = master.price_all()
+    gain, matched = appariement(2, True, inst.demande, unit, 1, np.maximum(rc_t, rc_a), master.in_model)
+    lagrangian = _lagrangian_bound(master, rc_t, rc_a, float("inf"), [])
+    optimum = brute_force(inst)
+    assert matched.tolist() == [0] and value + gain > optimum + 1.0
+    assert optimum - 1e-9 <= lagrangian <= optimum + 1e-5  # micro-units rounded up, one margin per arc
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_slot_potentials_are_an_optimal_dual_of_the_b_matching(data):
+    """π from the least fixpoint and μ = max(G − π)⁺ price the b-matching at exactly its optimum."""
+    from matching.borne import _slot_potentials, b_matching
+
+    n_slots = data.draw(st.integers(1, 5))
+    n_apps = data.draw(st.integers(1, 8))
+    arcs = data.draw(st.lists(st.tuples(st.integers(0, n_slots - 1), st.integers(0, n_apps - 1)),
+                              min_size=1, max_size=25, unique=True))
+    slot = np.array([s for s, _ in arcs], dtype=np.int64)
+    app = np.array([a for _, a in arcs], dtype=np.int64)
+    gain = np.array(data.draw(st.lists(st.integers(1, 50), min_size=len(arcs), max_size=len(arcs))), dtype=np.int64)
+    capacity = np.array(data.draw(st.lists(st.integers(1, 3), min_size=n_slots, max_size=n_slots)), dtype=np.int64)
+    value, used = b_matching(slot, app, gain, capacity)
+    assert gain[used].sum() == value
+    pi = _slot_potentials(slot, app, gain, used, n_slots, float("inf"))
+    mu = np.zeros(n_apps, dtype=np.int64)
+    np.maximum.at(mu, app, gain - pi[slot])
+    assert (pi >= 0).all() and (pi[slot] + mu[app] >= gain).all()
+    assert int(capacity @ pi) + int(mu.sum()) == value

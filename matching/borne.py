@@ -60,8 +60,10 @@ def micro(values: np.ndarray) -> np.ndarray:
 
 
 def appariement(k: int, une_fois: bool, demande: np.ndarray, unit: np.ndarray, n_units: int,
-                rc: np.ndarray, in_model: np.ndarray) -> tuple[float, np.ndarray]:
+                pos: np.ndarray, rc: np.ndarray) -> tuple[float, np.ndarray]:
     """What the pairs outside the model could add to the LP value, and the pairs doing it.
+
+    `pos` are the pairs outside the model that price positive, `rc` their reduced costs.
 
     With the LP duals, c·x ≤ LP + Σ_{p outside} rc⁺_p·x_p (columns in the model have rc ≤ 0, or
     sit at their bound of 1 and are in the LP value). A proposal takes at most K pairs per unit
@@ -69,9 +71,8 @@ def appariement(k: int, une_fois: bool, demande: np.ndarray, unit: np.ndarray, n
     such Σ rc⁺·x is a b-matching. Far tighter than K times each unit's best reduced cost, since
     the best households price positive in many units at once.
     """
-    pos = np.flatnonzero((rc > 0) & ~in_model)
     per_household = 1 if une_fois else n_units  # else: an alternate in any number of units
-    gain, used = b_matching(unit[pos], demande[pos], micro(rc[pos]), np.full(n_units, k), per_household)
+    gain, used = b_matching(unit[pos], demande[pos], micro(rc), np.full(n_units, k), per_household)
     return gain / FLOW_SCALE, pos[used]
 
 

@@ -22,7 +22,9 @@ outside S is priced with the LP duals as vectors. Every round proves an upper bo
 proposal over all pairs: the LP value plus what the pairs outside S could still add, a
 maximum-weight b-matching of their reduced costs (min-cost flow, OR-Tools). The pairs of that
 matching, and each unit's K best, join S and the LP is solved again, until no pair prices
-positive, the bound is close enough, or the time is spent. The MIP on S (HiGHS,
+positive, the bound is close enough, or the time is spent. When the time stops the rounds, a
+tighter bound keeps only the objective and rule rows' duals and re-optimises the assignment's own
+over all pairs (`borne.lagrangienne`). The MIP on S (HiGHS,
 single thread, fixed seed, time limit) gives the proposal, and the gap is measured against the
 best bound. Built from arrays only; no Python loop over pairs.
 """
@@ -196,18 +198,20 @@ def resoudre(inst: Instance) -> Resultat:
             empty = _MipSolution(float("-inf"), "temps_depasse", False, np.zeros(master.n_cols))
             return _result(inst, v, unit, master, empty, "temps_depasse", bound, float("inf"), rounds,
                            time.perf_counter() - start, log)
-        rc_t, rc_a = master.price_all()
-        rc = rc_t if rc_a is None else np.maximum(rc_t, rc_a)  # a pair's best: titular or alternate
+        rc = None  # the last round's reduced costs are freed before this round's are priced
+        priced = time.perf_counter()
+        rc = master.price_all()
         # a valid bound over all pairs at every round, equal to the LP value once no pair prices positive
-        gain, matched = appariement(inst.k, inst.une_fois, inst.demande, unit, inst.n_logements, rc,
-                                    master.in_model)
+        outside = np.flatnonzero(rc.above(0.0) & ~master.in_model)
+        gain, matched = appariement(inst.k, inst.une_fois, inst.demande, unit, inst.n_logements, outside,
+                                    rc.at(outside))
         bound = min(bound, value + gain)
         # new columns: each unit's K best, and the pairs of that best improving b-matching. The best
         # households price positive in many units at once; the matching spreads them over the units.
-        positive = (rc > TOLERANCE) & ~master.in_model
-        n_positive = int(positive.sum())
-        best = np.flatnonzero(_top_per_unit(rc, unit, positive, inst.k)) if n_positive else np.zeros(0, np.int64)
-        new = np.union1d(best, matched[positive[matched]]) if n_positive else best
+        positive = np.flatnonzero(rc.above(TOLERANCE) & ~master.in_model)
+        n_positive = len(positive)
+        best = _best_per_unit(positive, rc.at(positive), unit[positive], inst.k)
+        new = np.union1d(best, matched[rc.at(matched) > TOLERANCE])
         # each round's LP takes longer than the last (by the last ratio, at least LP_GROWTH):
         # do not start one that would overrun the budget
         growth = max(LP_GROWTH, lp_seconds / previous_lp) if previous_lp > 0 else LP_GROWTH
@@ -218,9 +222,12 @@ def resoudre(inst: Instance) -> Resultat:
                    f"({time.perf_counter() - start:.1f} s, dont LP {lp_seconds:.1f} s)")
         # the LP is within half the target gap of the bound: the rest of the gap is left to the dive
         close = len(new) and bound - value <= 0.5 * inst.ecart_cible * max(1.0, abs(bound))
-        if late and not close and len(new) and rc_a is not None and inst.une_fois:
-            # no more LP rounds: the side rows' duals are kept, the structure's are re-optimised
-            bound = min(bound, _lagrangian_bound(master, rc_t, rc_a, start + 0.85 * inst.limite_temps_s, log))
+        # no more LP rounds: a tighter bound keeps the side rows' duals and re-optimises the
+        # structure's, if it fits (it costs about twice this round's pricing and matching)
+        pricing_seconds = time.perf_counter() - priced
+        fits = time.perf_counter() + 2 * pricing_seconds < start + 0.9 * inst.limite_temps_s
+        if late and not close and len(new) and fits and rc.suppleant is not None and inst.une_fois:
+            bound = min(bound, _lagrangian_bound(master, rc, start + 0.85 * inst.limite_temps_s, log))
             close = bound - value <= 0.5 * inst.ecart_cible * max(1.0, abs(bound))
         if not len(new) or late or close:
             if close:
@@ -250,7 +257,7 @@ def resoudre(inst: Instance) -> Resultat:
         elif mip.has_solution and bound - mip.value > TOLERANCE * max(1.0, abs(bound)):
             threshold = mip.value - bound - TOLERANCE
             fixed = master.fix_below(threshold)
-            outside = np.flatnonzero((rc > threshold) & ~master.in_model)
+            outside = np.flatnonzero(rc.above(threshold) & ~master.in_model)
             complete = len(outside) <= 4 * int(master.in_model.sum())  # else the MIP would not fit
             if complete:
                 master.add(outside)
@@ -290,15 +297,15 @@ def _greedy_fallback(inst: Instance, v: np.ndarray, master: _Master, bound: floa
                     int(master.in_model.sum()), len(v), rounds, time.perf_counter() - start, log)
 
 
-def _lagrangian_bound(master: _Master, rc_t: np.ndarray, rc_a: np.ndarray, deadline: float,
-                      log: list[str]) -> float:
+def _lagrangian_bound(master: _Master, rc: _ReducedCosts, deadline: float, log: list[str]) -> float:
     """The Lagrangian bound of `borne.lagrangienne` from the master's last LP duals."""
     started = time.perf_counter()
     inst, y = master.inst, master.duals
     constant, error = master.side_duals()
     duals_t = y[master.row_t] - (inst.k - 1) * y[master.row_a] + error  # a clipped side dual may
     duals_a = y[master.row_a] + error  # lower a pair's value by at most `error`: counted in its favour
-    value = lagrangienne(inst.k, inst.demande, master.unit, inst.n_logements, rc_t, rc_a, master.in_model,
+    value = lagrangienne(inst.k, inst.demande, master.unit, inst.n_logements, rc.titulaire, rc.suppleant,
+                         master.in_model,
                          duals_t, duals_a, y[master.row_app], constant, deadline)
     log.append(f"borne lagrangienne (duaux des objectifs et des règles gardés, affectation réoptimisée "
                f"sur toutes les paires) : {value:.3f} ({time.perf_counter() - started:.1f} s)")
@@ -389,18 +396,35 @@ def _greedy_pairs(inst: Instance, order: np.ndarray, apps: np.ndarray) -> np.nda
     return keep
 
 
-def _top_per_unit(v: np.ndarray, unit: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
-    """The k best pairs of each unit among `mask` (vectorized: sort by unit, then value)."""
-    idx = np.flatnonzero(mask)
-    if not len(idx):
-        return mask.copy()
-    order = idx[np.lexsort((-v[idx], unit[idx]))]
-    units = unit[order]
-    first = np.r_[0, np.flatnonzero(np.diff(units)) + 1]
+def _best_per_unit(pairs: np.ndarray, values: np.ndarray, units: np.ndarray, k: int) -> np.ndarray:
+    """The k best of these pairs in each unit, given their values and units (sort by unit, then value)."""
+    order = np.lexsort((-values, units))
+    units = units[order]
+    first = np.r_[0, np.flatnonzero(np.diff(units)) + 1] if len(units) else np.zeros(0, np.int64)
     position = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
-    out = np.zeros(len(v), dtype=bool)
-    out[order[position < k]] = True
-    return out
+    return np.sort(pairs[order[position < k]])
+
+
+@dataclass
+class _ReducedCosts:
+    """Each pair's reduced cost as titular and as alternate (None if K = 1); its own is the larger.
+
+    Kept apart, not merged: the Lagrangian bound needs both, and a third array of all the pairs
+    would be the optimizer's largest.
+    """
+
+    titulaire: np.ndarray
+    suppleant: np.ndarray | None
+
+    def above(self, threshold: float) -> np.ndarray:
+        mask = self.titulaire > threshold
+        if self.suppleant is not None:
+            mask |= self.suppleant > threshold
+        return mask
+
+    def at(self, pairs: np.ndarray) -> np.ndarray:
+        best = self.titulaire[pairs]
+        return best if self.suppleant is None else np.maximum(best, self.suppleant[pairs])
 
 
 @dataclass
@@ -664,8 +688,8 @@ class _Master:
         x = self.lp_x[cols]
         return bool(np.all(np.minimum(np.abs(x), np.abs(1.0 - x)) < 1e-9))
 
-    def price_all(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """Reduced costs c − Aᵀy of each eligible pair as titular and as alternate (None if K = 1).
+    def price_all(self) -> _ReducedCosts:
+        """Reduced costs c − Aᵀy of each eligible pair as titular and as alternate.
 
         Computed by blocks of pairs, so the temporaries stay small next to the pair arrays.
         """
@@ -678,7 +702,7 @@ class _Master:
             out_t[block] = rc_t
             if out_a is not None:
                 out_a[block] = rc_a
-        return out_t, out_a
+        return _ReducedCosts(out_t, out_a)
 
     def _price(self, block: slice) -> tuple[np.ndarray, np.ndarray]:
         """Reduced costs of a block of pairs from per-(unit, public pattern) tables.

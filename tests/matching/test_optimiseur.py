@@ -232,10 +232,10 @@ def _lagrangian_after_lp(inst: Instance, support_seed: int) -> tuple[float, floa
     rng = np.random.default_rng(support_seed)
     master.add(np.flatnonzero(rng.random(len(v)) < 0.5))
     value = master.solve_lp(10.0)
-    rc_t, rc_a = master.price_all()
-    gain, _ = appariement(inst.k, inst.une_fois, inst.demande, unit, inst.n_logements, np.maximum(rc_t, rc_a),
-                          master.in_model)
-    return value, value + gain, _lagrangian_bound(master, rc_t, rc_a, float("inf"), [])
+    rc = master.price_all()
+    outside = np.flatnonzero(rc.above(0.0) & ~master.in_model)
+    gain, _ = appariement(inst.k, inst.une_fois, inst.demande, unit, inst.n_logements, outside, rc.at(outside))
+    return value, value + gain, _lagrangian_bound(master, rc, float("inf"), [])
 
 
 @settings(max_examples=80, deadline=None)
@@ -266,9 +266,10 @@ def test_the_lagrangian_bound_lets_a_unit_trade_the_households_the_lp_holds_for_
     master = _Master(inst, v, unit)
     master.add(np.array([1, 2]))
     value = master.solve_lp(10.0)
-    rc_t, rc_a = master.price_all()
-    gain, matched = appariement(2, True, inst.demande, unit, 1, np.maximum(rc_t, rc_a), master.in_model)
-    lagrangian = _lagrangian_bound(master, rc_t, rc_a, float("inf"), [])
+    rc = master.price_all()
+    outside = np.flatnonzero(rc.above(0.0) & ~master.in_model)
+    gain, matched = appariement(2, True, inst.demande, unit, 1, outside, rc.at(outside))
+    lagrangian = _lagrangian_bound(master, rc, float("inf"), [])
     optimum = brute_force(inst)
     assert matched.tolist() == [0] and value + gain > optimum + 1.0
     assert optimum - 1e-9 <= lagrangian <= optimum + 1e-5  # micro-units rounded up, one margin per arc
@@ -295,3 +296,26 @@ def test_slot_potentials_are_an_optimal_dual_of_the_b_matching(data):
     np.maximum.at(mu, app, gain - pi[slot])
     assert (pi >= 0).all() and (pi[slot] + mu[app] >= gain).all()
     assert int(capacity @ pi) + int(mu.sum()) == value
+
+
+def test_pricing_stopped_for_lack_of_time_ends_with_the_lagrangian_bound(monkeypatch):
+    from matching import optimiseur
+
+    rng = np.random.default_rng(7)
+    n_units, n_apps = 30, 2000
+    eligible = rng.random((n_units, n_apps)) < 0.5
+    debut = np.r_[0, np.cumsum(eligible.sum(axis=1))].astype(np.int64)
+    demande = np.concatenate([np.flatnonzero(row) for row in eligible]).astype(np.int32)
+    score = rng.integers(0, 200, n_apps).astype(float)
+    q1 = Objectif("q1", rng.random(n_apps) < 0.2, np.zeros(n_units, dtype=int), 0.25, False, 300.0,
+                  np.array([[40.0, 5.0]]))
+    inst = Instance(debut=debut, demande=demande, score=score, ordre=np.argsort(np.argsort(-score, kind="stable")),
+                    objectifs=(q1,), largeur=2)
+    optimum = resoudre(inst)
+    assert optimum.statut == "optimal"
+    monkeypatch.setattr(optimiseur, "PRICING_SHARE", 0.0)  # every round is "late": one round only
+    r = resoudre(inst)
+    assert r.tours == 1 and any(line.startswith("borne lagrangienne") for line in r.journal)
+    first_round = float(r.journal[0].split("borne ")[1].split(",")[0])  # the matching bound of the round
+    assert optimum.objectif - 1e-6 <= r.borne < first_round
+    assert r.objectif <= optimum.objectif + 1e-6

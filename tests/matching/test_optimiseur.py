@@ -162,17 +162,22 @@ def test_a_batch_without_units_or_without_eligible_pairs_is_solved_empty():
         assert all(len(s) == 0 for s in r.suppleants)
 
 
-def test_an_lp_cut_by_the_time_limit_leaves_a_dive_from_the_last_optimal_lp(monkeypatch):
-    from matching import optimiseur
-
-    rng = np.random.default_rng(5)
-    n_units, n_apps = 40, 3000
+def random_batch(seed: int, n_units: int, n_apps: int, **options) -> Instance:
+    """A batch where each household is eligible to half the units at random, scores 0–199."""
+    rng = np.random.default_rng(seed)
     eligible = rng.random((n_units, n_apps)) < 0.5
     debut = np.r_[0, np.cumsum(eligible.sum(axis=1))].astype(np.int64)
     demande = np.concatenate([np.flatnonzero(row) for row in eligible]).astype(np.int32)
     score = rng.integers(0, 200, n_apps).astype(float)
-    inst = Instance(debut=debut, demande=demande, score=score, ordre=np.argsort(np.argsort(-score, kind="stable")),
-                    largeur=3)
+    return Instance(debut=debut, demande=demande, score=score,
+                    ordre=np.argsort(np.argsort(-score, kind="stable")), **options)
+
+
+def test_an_lp_cut_by_the_time_limit_leaves_a_dive_from_the_last_optimal_lp(monkeypatch):
+    from matching import optimiseur
+
+    n_units = 40
+    inst = random_batch(5, n_units, 3000, largeur=3)
     calls = []
     solve_lp = optimiseur._Master.solve_lp
 
@@ -301,16 +306,10 @@ def test_slot_potentials_are_an_optimal_dual_of_the_b_matching(data):
 def test_pricing_stopped_for_lack_of_time_ends_with_the_lagrangian_bound(monkeypatch):
     from matching import optimiseur
 
-    rng = np.random.default_rng(7)
     n_units, n_apps = 30, 2000
-    eligible = rng.random((n_units, n_apps)) < 0.5
-    debut = np.r_[0, np.cumsum(eligible.sum(axis=1))].astype(np.int64)
-    demande = np.concatenate([np.flatnonzero(row) for row in eligible]).astype(np.int32)
-    score = rng.integers(0, 200, n_apps).astype(float)
-    q1 = Objectif("q1", rng.random(n_apps) < 0.2, np.zeros(n_units, dtype=int), 0.25, False, 300.0,
-                  np.array([[40.0, 5.0]]))
-    inst = Instance(debut=debut, demande=demande, score=score, ordre=np.argsort(np.argsort(-score, kind="stable")),
-                    objectifs=(q1,), largeur=2)
+    q1 = Objectif("q1", np.random.default_rng(8).random(n_apps) < 0.2, np.zeros(n_units, dtype=int), 0.25, False,
+                  300.0, np.array([[40.0, 5.0]]))
+    inst = random_batch(7, n_units, n_apps, objectifs=(q1,), largeur=2)
     optimum = resoudre(inst)
     assert optimum.statut == "optimal"
     monkeypatch.setattr(optimiseur, "PRICING_SHARE", 0.0)  # every round is "late": one round only

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from conftest import AUTRE_TERRITOIRE, TERRITOIRE
+from politiques import texte_par_bailleur
 from sqlalchemy import select
 
 from api.models import Logement, Organisation, Proposition, Run, Territoire
 
-RACINE = Path(__file__).resolve().parents[2]
-PAR_BAILLEUR = """
-  - id: q1_par_bailleur
-    libelle: Premier quartile, par bailleur
-    public: "premier_quartile"
-    logements: tous
-    niveau: bailleur
-    cible: 0.5
-"""
 # (territory, bailleur, qpv, reservataire, publics, lease outcome, lease date)
 T, F = True, False
 BAUX = [
@@ -59,8 +50,7 @@ ATTENDU_2026 = {
 def svc(service_sqlite):
     """A policy with a bailleur-level objective published from 2026, and the leases of BAUX."""
     s_ = service_sqlite
-    text = (RACINE / "rules" / "politiques" / "defaut.yaml").read_text(encoding="utf-8")
-    text = text.replace("\nrealise:", PAR_BAILLEUR + "\nrealise:", 1)
+    text = texte_par_bailleur()
     r = s_.client.post(f"/v1/territoires/{TERRITOIRE}/politiques", content=text.encode(),
                        headers={**s_.entetes("epci_toulouse"), "Content-Type": "application/yaml"})
     assert r.status_code == 201, r.text

@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from politiques import texte_par_bailleur
 
 from cotation.moteur import evaluer
 from matching.bilan import avec_realise, compter_baux, manque, parts
@@ -17,22 +18,13 @@ from rules.politique import charger_politique
 from simulation.territoire import generer_demandes, generer_logements
 
 EPCI = "243100518"
-PAR_BAILLEUR = """
-  - id: q1_par_bailleur
-    libelle: Premier quartile, par bailleur
-    public: "premier_quartile"
-    logements: tous
-    niveau: bailleur
-    cible: 0.5
-"""
 
 
 @pytest.fixture(scope="module")
 def politique():
     """The default policy (legal objectives) plus one counted per bailleur."""
-    text = open("rules/politiques/defaut.yaml", encoding="utf-8").read()
-    text = text.replace("plafond_inconnu: erreur", "plafond_inconnu: ecarter_logement")
-    return charger_politique("test.yaml", texte=text.replace("\nrealise:", PAR_BAILLEUR + "\nrealise:", 1))
+    text = texte_par_bailleur().replace("plafond_inconnu: erreur", "plafond_inconnu: ecarter_logement")
+    return charger_politique("test.yaml", texte=text)
 
 
 def baux(*rows: tuple[bool, str, str]) -> pd.DataFrame:

@@ -31,6 +31,7 @@ best bound. Built from arrays only; no Python loop over pairs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -94,6 +95,7 @@ class Instance:
     une_fois: bool = True  # a household is proposed at most once; if False, titular at most once
     ecart_cible: float = 0.0  # stop once the proven relative gap is at most this (0: prove optimality)
     ajustement: np.ndarray | None = None  # per pair, added to its value (e.g. an effort-rate preference)
+    cle_logement: np.ndarray | None = None  # per unit, its rank in a canonical order (None: the given order)
 
     @property
     def n_logements(self) -> int:
@@ -161,7 +163,78 @@ def valeurs(inst: Instance, unit: np.ndarray | None = None) -> np.ndarray:
 
 
 def resoudre(inst: Instance) -> Resultat:
-    """Choose the candidates of every unit, proven against all eligible pairs."""
+    """Choose the candidates of every unit, proven against all eligible pairs.
+
+    Solved in a canonical order (applications by `ordre`, units by `cle_logement`, pairs by
+    application within each unit): proposals that differ only within the solvers' tolerances
+    are then settled the same way whatever order the tables came in (a file, a database).
+    """
+    start = time.perf_counter()
+    units, apps = _canonical_orders(inst)
+    if units is None:
+        return _resoudre(inst)
+    result = _resoudre(_reordered(inst, units, apps))
+    back = np.argsort(apps)  # canonical application -> given one
+    titular = np.full(inst.n_logements, -1)
+    titular[units] = np.where(result.titulaire >= 0, back[np.maximum(result.titulaire, 0)], -1)
+    alternates: list[np.ndarray] = [np.zeros(0, dtype=int)] * inst.n_logements
+    for new, old in enumerate(units.tolist()):
+        alternates[old] = back[result.suppleants[new]]
+    shortfalls = dict(result.manques)
+    for r in inst.regles:  # per unit
+        shortfalls[r.id] = np.empty_like(result.manques[r.id])
+        shortfalls[r.id][units] = result.manques[r.id]
+    return dataclasses.replace(result, titulaire=titular, suppleants=alternates, manques=shortfalls,
+                               secondes=time.perf_counter() - start)
+
+
+def _canonical_orders(inst: Instance) -> tuple[np.ndarray | None, np.ndarray]:
+    """Units in canonical order, and each application's canonical number; None if already canonical."""
+    apps = np.asarray(inst.ordre, dtype=np.int64)
+    if len(apps) and not np.array_equal(np.bincount(apps, minlength=len(apps)), np.ones(len(apps), dtype=np.int64)):
+        raise ValueError("Instance.ordre must number the applications 0..n-1, each once")
+    units = (np.argsort(inst.cle_logement, kind="stable") if inst.cle_logement is not None
+             else np.arange(inst.n_logements))
+    in_order = bool(np.all(apps == np.arange(len(apps)))) and bool(np.all(units == np.arange(len(units))))
+    if in_order and _sorted_within_units(inst.debut, inst.demande):
+        return None, apps
+    return units, apps
+
+
+def _sorted_within_units(debut: np.ndarray, demande: np.ndarray) -> bool:
+    """Pairs increase by application inside every unit (a decrease only where a unit starts)."""
+    drops = np.flatnonzero(np.diff(demande) <= 0) + 1
+    return bool(np.isin(drops, debut).all())
+
+
+def _reordered(inst: Instance, units: np.ndarray, apps: np.ndarray) -> Instance:
+    """The same batch, units taken in `units` order, application a renumbered apps[a], pairs sorted."""
+    sizes = np.diff(inst.debut)[units]
+    debut = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    index = np.int32 if len(inst.demande) < 2**31 else np.int64  # pair positions: half the memory
+    positions = (np.repeat(inst.debut[:-1][units] - debut[:-1], sizes).astype(index)
+                 + np.arange(int(debut[-1]), dtype=index))
+    renumbered = apps.astype(inst.demande.dtype)[inst.demande[positions]]
+    for u in range(len(units)):  # one sort per unit: a global sort would hold several arrays of all pairs
+        lo, hi = int(debut[u]), int(debut[u + 1])
+        local = np.argsort(renumbered[lo:hi], kind="stable")
+        positions[lo:hi] = positions[lo:hi][local]
+        renumbered[lo:hi] = renumbered[lo:hi][local]
+    inverse = np.argsort(apps)  # canonical number -> given application
+
+    def per_app(x: np.ndarray) -> np.ndarray:
+        return x[inverse]
+
+    objectifs = tuple(dataclasses.replace(o, public=per_app(o.public), groupe=o.groupe[units]) for o in inst.objectifs)
+    regles = tuple(dataclasses.replace(r, public=per_app(r.public), logements=r.logements[units]) for r in inst.regles)
+    return dataclasses.replace(
+        inst, debut=debut, demande=renumbered, score=per_app(inst.score),
+        ordre=np.arange(len(apps)), objectifs=objectifs, regles=regles, cle_logement=None,
+        ajustement=None if inst.ajustement is None else inst.ajustement[positions],
+    )
+
+
+def _resoudre(inst: Instance) -> Resultat:
     start = time.perf_counter()
     unit = inst.unite
     v = valeurs(inst, unit)

@@ -87,9 +87,10 @@ def construire_instance(
     """The optimizer's arrays for this batch."""
     ctx = Contexte(demandes.reset_index(drop=True), date_cal, parametres)
     score = np.asarray(cotation.score, dtype=float)
-    # strict order of applications: the cotation's tie-break (rank), unranked ones last
+    # strict order of applications: the cotation's tie-break (rank), unranked ones last by number
     rank = np.where(cotation.rang > 0, cotation.rang, len(score) + 1)
-    ordre = np.argsort(np.argsort(rank, kind="stable"), kind="stable")
+    numbers = demandes["numero_unique"].astype(str).to_numpy()
+    ordre = np.argsort(np.lexsort((numbers, rank)), kind="stable")
     publics: dict[str, np.ndarray] = {}
     groups_labels: dict[str, list[str]] = {}
     objectives, rules = [], []
@@ -119,6 +120,7 @@ def construire_instance(
         limite_temps_s=float(opt.limite_temps_s), graine=int(opt.graine), largeur=int(opt.largeur_flot),
         une_fois=bool(opt.une_proposition_par_menage), ajustement=_preference_effort(politique, cand),
         ecart_cible=float(opt.ecart_cible),
+        cle_logement=np.argsort(np.argsort(logements["identifiant"].astype(str).to_numpy(), kind="stable")),
     )
     return inst, publics, groups_labels
 

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from conftest import AUTRE_TERRITOIRE, TERRITOIRE
 from sqlalchemy import func, select, update
 
@@ -511,3 +512,26 @@ def test_attente_longue(service_sqlite):
     executeur.attendre("ailleurs", 30)
     other.result()
     assert 0.5 <= time.monotonic() - start < 5
+
+
+def test_le_service_propose_ce_que_propose_l_appel_direct(service_sqlite):
+    """Through the database (texts, types, pool order by number) the same batch gets the same candidates."""
+    from api.runs import politique_defaut
+    from cotation.moteur import evaluer_grilles
+    from matching.feuille_cal import donnees
+    from matching.propositions import proposer as proposer_direct
+    from rules.chargement import charger_grille
+
+    svc = service_sqlite
+    preparer(svc)
+    run = proposer(svc)
+    demandes = generer_demandes(300, 1, CAL, epci=TERRITOIRE, departement="31")
+    logements = generer_logements(10, 1, CAL, epci=TERRITOIRE).assign(bailleur="B1")
+    [(_rows, cot)] = evaluer_grilles([charger_grille("grille", texte=texte_grille())], demandes, CAL)
+    lot = proposer_direct(logements, demandes, cot, politique_defaut().politique, CAL)
+
+    def candidats(units: list[dict]) -> dict[str, list[str]]:
+        return {u["identifiant"]: [c["numero_unique"] for c in u["candidats"]] for u in units}
+
+    assert candidats(run["resultat"]["logements"]) == candidats(donnees(lot)["logements"])
+    assert run["solveur"]["objectif"] == pytest.approx(lot.resultat.objectif, rel=1e-12)

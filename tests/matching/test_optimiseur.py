@@ -318,3 +318,43 @@ def test_pricing_stopped_for_lack_of_time_ends_with_the_lagrangian_bound(monkeyp
     first_round = float(r.journal[0].split("borne ")[1].split(",")[0])  # the matching bound of the round
     assert optimum.objectif - 1e-6 <= r.borne < first_round
     assert r.objectif <= optimum.objectif + 1e-6
+
+
+def shuffled(inst: Instance, seed: int) -> tuple[Instance, np.ndarray, np.ndarray]:
+    """The same batch with units, applications and the pairs inside each unit in another order.
+
+    Returns it with `units` (new unit -> given one) and `apps` (given application -> new number).
+    """
+    import dataclasses
+
+    rng = np.random.default_rng(seed)
+    units, apps = rng.permutation(inst.n_logements), rng.permutation(len(inst.score))
+    old = np.argsort(apps)  # new number -> given application
+    ranges = [rng.permutation(np.arange(inst.debut[u], inst.debut[u + 1])) for u in units]
+    positions = np.concatenate(ranges).astype(np.int64) if ranges else np.zeros(0, np.int64)
+    debut = np.r_[0, np.cumsum([len(r) for r in ranges])].astype(np.int64)
+    moved = dataclasses.replace(
+        inst, debut=debut, demande=apps[inst.demande[positions]], score=inst.score[old], ordre=inst.ordre[old],
+        objectifs=tuple(dataclasses.replace(o, public=o.public[old], groupe=o.groupe[units]) for o in inst.objectifs),
+        regles=tuple(dataclasses.replace(r, public=r.public[old], logements=r.logements[units]) for r in inst.regles),
+        cle_logement=units.copy(),
+    )
+    return moved, units, apps
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances(), st.integers(0, 1000))
+def test_the_order_of_the_tables_does_not_change_the_proposal(inst, seed):
+    """Units keyed by `cle_logement` and applications by `ordre`: any input order, the same answer, bit for bit."""
+    moved, units, apps = shuffled(inst, seed)
+    a, b = resoudre(inst), resoudre(moved)
+    assert b.statut == a.statut and b.objectif == a.objectif and b.borne == a.borne
+
+    def given_numbers(x: np.ndarray) -> list[int]:
+        return [int(apps[v]) if v >= 0 else -1 for v in np.atleast_1d(x)]
+
+    assert [int(t) for t in b.titulaire] == given_numbers(a.titulaire[units])
+    assert [s.tolist() for s in b.suppleants] == [given_numbers(a.suppleants[u]) if len(a.suppleants[u]) else []
+                                                  for u in units]
+    for r in inst.regles:
+        assert b.manques[r.id].tolist() == a.manques[r.id][units].tolist()

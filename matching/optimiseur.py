@@ -13,7 +13,9 @@ unit's titular, rank 1, the expected attribution) and a_p (p is an alternate, ra
 - the objective maximises Σ w1·v_p·t_p + Σ w2·v_p·a_p − penalties, where v_p is the
   application's score shifted to be positive (filling a slot is always worth it) plus a strict
   tie-break (older application, then registration number, then a pair term), so the optimum is
-  unique and the answer does not depend on the search path.
+  unique. The smallest tie-break terms are below the solvers' tolerances, though: the batch is
+  solved in a canonical order (applications by tie-break, units by identifier, pairs by
+  application), so near-equal proposals are settled the same way whatever the tables' order.
 
 Exactness over all eligible pairs. The model is built on a support S (each unit's best pairs,
 its best pairs of every public an objective or rule needs, and the greedy's pairs), its LP
@@ -278,7 +280,8 @@ def _resoudre(inst: Instance) -> Resultat:
         outside = np.flatnonzero(rc.above(0.0) & ~master.in_model)
         gain, matched = appariement(inst.k, inst.une_fois, inst.demande, unit, inst.n_logements, outside,
                                     rc.at(outside))
-        bound = min(bound, value + gain)
+        round_bound = value + gain  # from this round's duals: the one reduced-cost fixing may use
+        bound = min(bound, round_bound)
         # new columns: each unit's K best, and the pairs of that best improving b-matching. The best
         # households price positive in many units at once; the matching spreads them over the units.
         positive = np.flatnonzero(rc.above(TOLERANCE) & ~master.in_model)
@@ -294,7 +297,7 @@ def _resoudre(inst: Instance) -> Resultat:
                    f"{n_positive} paires à coût réduit positif, {len(new)} ajoutées "
                    f"({time.perf_counter() - start:.1f} s, dont LP {lp_seconds:.1f} s)")
         # the LP is within half the target gap of the bound: the rest of the gap is left to the dive
-        close = len(new) and bound - value <= 0.5 * inst.ecart_cible * max(1.0, abs(bound))
+        close = bool(len(new)) and bound - value <= 0.5 * inst.ecart_cible * max(1.0, abs(bound))
         # no more LP rounds: a tighter bound keeps the side rows' duals and re-optimises the
         # structure's, if it fits (it costs about twice this round's pricing and matching)
         pricing_seconds = time.perf_counter() - priced
@@ -314,8 +317,9 @@ def _resoudre(inst: Instance) -> Resultat:
         # the LP optimum over all pairs is a proposal: optimal, nothing left to branch on
         mip = _MipSolution(value, "optimal", True, master.lp_x)
         log.append("relaxation entière : la solution du LP est la proposition optimale")
-    elif len(new):  # pricing cut short by the time limit: a dive on the model as it stands (a full
-        # MIP would first re-solve its root LP from scratch, which HiGHS does not interrupt in time)
+    elif len(new) and not close:  # pricing cut short by the time limit: a dive on the model as it
+        # stands (a full MIP would first re-solve its root LP from scratch, which HiGHS does not
+        # interrupt in time)
         mip = master.dive(remaining)
     else:
         # Dive: keep the LP's integral choices and branch on its fractional ones (fast, near the
@@ -328,7 +332,7 @@ def _resoudre(inst: Instance) -> Resultat:
             log.append(f"plongée : {mip.value:.3f}, écart prouvé sous la cible de {inst.ecart_cible:.2e}")
             mip = _MipSolution(mip.value, "realisable", True, mip.x)
         elif mip.has_solution and bound - mip.value > TOLERANCE * max(1.0, abs(bound)):
-            threshold = mip.value - bound - TOLERANCE
+            threshold = mip.value - round_bound - TOLERANCE
             fixed = master.fix_below(threshold)
             outside = np.flatnonzero(rc.above(threshold) & ~master.in_model)
             complete = len(outside) <= 4 * int(master.in_model.sum())  # else the MIP would not fit

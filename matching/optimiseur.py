@@ -321,6 +321,8 @@ def _resoudre(inst: Instance) -> Resultat:
         # stands (a full MIP would first re-solve its root LP from scratch, which HiGHS does not
         # interrupt in time)
         mip = master.dive(remaining)
+        if mip.status == "optimal" and not _closes(bound, mip.value):  # on the model, not over all pairs
+            mip = _MipSolution(mip.value, "realisable", True, mip.x)
     else:
         # Dive: keep the LP's integral choices and branch on its fractional ones (fast, near the
         # bound). Then reduced-cost fixing: a pair whose reduced cost is below dive − bound is in
@@ -351,10 +353,7 @@ def _resoudre(inst: Instance) -> Resultat:
     if not mip.has_solution and inst.souple:
         return _greedy_fallback(inst, v, master, bound, rounds, start, log)
     gap = abs(bound - mip.value) / max(abs(bound), 1e-9) if mip.has_solution else float("inf")
-    status = mip.status
-    if status == "optimal" and len(new):  # optimal on the model, not proven over all pairs
-        status = "realisable"
-    return _result(inst, v, unit, master, mip, status, bound, gap, rounds, time.perf_counter() - start, log)
+    return _result(inst, v, unit, master, mip, mip.status, bound, gap, rounds, time.perf_counter() - start, log)
 
 
 def _greedy_fallback(inst: Instance, v: np.ndarray, master: _Master, bound: float, rounds: int, start: float,

@@ -358,3 +358,17 @@ def test_the_order_of_the_tables_does_not_change_the_proposal(inst, seed):
                                                   for u in units]
     for r in inst.regles:
         assert b.manques[r.id].tolist() == a.manques[r.id][units].tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(instances(hard=False), st.sampled_from([1e-3, 1e-2, 5e-2]))
+def test_a_proposal_stopped_at_the_target_gap_is_within_it(inst, target):
+    """With time to spare, `ecart_cible` is met (or optimality proven, where the LP bound stays above).
+
+    Pricing may stop once the LP is near the target; the dive or the MIP after it must not lose it.
+    """
+    import dataclasses
+
+    result = resoudre(dataclasses.replace(inst, ecart_cible=target))
+    assert result.statut == "optimal" or (result.statut == "realisable" and result.ecart <= target + 1e-9)
+    assert result.objectif >= brute_force(inst) - target * abs(result.borne) - 1e-6

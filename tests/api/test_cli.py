@@ -128,7 +128,8 @@ def test_genere_then_propose_end_to_end(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "CAL du 2026-03-01" in printed and "Propositions :" in printed
     data = json.loads((out / "propositions.json").read_text(encoding="utf-8"))
-    assert data["resolution"]["statut"] == "optimal"
+    # within the default policy's target gap (0.01 %), or proven optimal
+    assert data["resolution"]["statut"] in {"optimal", "realisable"} and data["resolution"]["ecart_relatif"] <= 1e-4
     numbers = [c["numero_unique"] for u in data["logements"] for c in u["candidats"]]
     assert len(numbers) == len(set(numbers))
     sheet = (out / "feuille_cal.md").read_text(encoding="utf-8")

@@ -175,8 +175,8 @@ def resoudre(inst: Instance) -> Resultat:
     units, apps = _canonical_orders(inst)
     if units is None:
         return _resoudre(inst)
-    result = _resoudre(_reordered(inst, units, apps))
-    back = np.argsort(apps)  # canonical application -> given one
+    back = np.argsort(apps)  # canonical number -> given application
+    result = _resoudre(_reordered(inst, units, apps, back))
     titular = np.full(inst.n_logements, -1)
     titular[units] = np.where(result.titulaire >= 0, back[np.maximum(result.titulaire, 0)], -1)
     alternates: list[np.ndarray] = [np.zeros(0, dtype=int)] * inst.n_logements
@@ -209,8 +209,9 @@ def _sorted_within_units(debut: np.ndarray, demande: np.ndarray) -> bool:
     return bool(np.isin(drops, debut).all())
 
 
-def _reordered(inst: Instance, units: np.ndarray, apps: np.ndarray) -> Instance:
-    """The same batch, units taken in `units` order, application a renumbered apps[a], pairs sorted."""
+def _reordered(inst: Instance, units: np.ndarray, apps: np.ndarray, back: np.ndarray) -> Instance:
+    """The same batch, units taken in `units` order, application a renumbered apps[a] (back[apps[a]] = a),
+    pairs sorted."""
     sizes = np.diff(inst.debut)[units]
     debut = np.r_[0, np.cumsum(sizes)].astype(np.int64)
     index = np.int32 if len(inst.demande) < 2**31 else np.int64  # pair positions: half the memory
@@ -222,15 +223,10 @@ def _reordered(inst: Instance, units: np.ndarray, apps: np.ndarray) -> Instance:
         local = np.argsort(renumbered[lo:hi], kind="stable")
         positions[lo:hi] = positions[lo:hi][local]
         renumbered[lo:hi] = renumbered[lo:hi][local]
-    inverse = np.argsort(apps)  # canonical number -> given application
-
-    def per_app(x: np.ndarray) -> np.ndarray:
-        return x[inverse]
-
-    objectifs = tuple(dataclasses.replace(o, public=per_app(o.public), groupe=o.groupe[units]) for o in inst.objectifs)
-    regles = tuple(dataclasses.replace(r, public=per_app(r.public), logements=r.logements[units]) for r in inst.regles)
+    objectifs = tuple(dataclasses.replace(o, public=o.public[back], groupe=o.groupe[units]) for o in inst.objectifs)
+    regles = tuple(dataclasses.replace(r, public=r.public[back], logements=r.logements[units]) for r in inst.regles)
     return dataclasses.replace(
-        inst, debut=debut, demande=renumbered, score=per_app(inst.score),
+        inst, debut=debut, demande=renumbered, score=inst.score[back],
         ordre=np.arange(len(apps)), objectifs=objectifs, regles=regles, cle_logement=None,
         ajustement=None if inst.ajustement is None else inst.ajustement[positions],
     )

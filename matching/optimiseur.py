@@ -210,8 +210,10 @@ def _sorted_within_units(debut: np.ndarray, demande: np.ndarray) -> bool:
 
 
 def _reordered(inst: Instance, units: np.ndarray, apps: np.ndarray, back: np.ndarray) -> Instance:
-    """The same batch, units taken in `units` order, application a renumbered apps[a] (back[apps[a]] = a),
-    pairs sorted."""
+    """The same batch, units in `units` order, application a renumbered apps[a], pairs sorted.
+
+    `back` is the inverse numbering: back[apps[a]] = a.
+    """
     sizes = np.diff(inst.debut)[units]
     debut = np.r_[0, np.cumsum(sizes)].astype(np.int64)
     index = np.int32 if len(inst.demande) < 2**31 else np.int64  # pair positions: half the memory

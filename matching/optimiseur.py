@@ -276,15 +276,17 @@ def _resoudre(inst: Instance) -> Resultat:
         rc = master.price_all()
         # a valid bound over all pairs at every round, equal to the LP value once no pair prices positive
         outside = np.flatnonzero(rc.above(0.0) & ~master.in_model)
+        outside_rc = rc.at(outside)
         gain, matched = appariement(inst.k, inst.une_fois, inst.demande, unit, inst.n_logements, outside,
-                                    rc.at(outside))
+                                    outside_rc)
         round_bound = value + gain  # from this round's duals: the one reduced-cost fixing may use
         bound = min(bound, round_bound)
         # new columns: each unit's K best, and the pairs of that best improving b-matching. The best
         # households price positive in many units at once; the matching spreads them over the units.
-        positive = np.flatnonzero(rc.above(TOLERANCE) & ~master.in_model)
+        clear = outside_rc > TOLERANCE  # the positive pairs, without another pass over all pairs
+        positive = outside[clear]
         n_positive = len(positive)
-        best = _best_per_unit(positive, rc.at(positive), unit[positive], inst.k)
+        best = _best_per_unit(positive, outside_rc[clear], unit[positive], inst.k)
         new = np.union1d(best, matched[rc.at(matched) > TOLERANCE])
         # each round's LP takes longer than the last (by the last ratio, at least LP_GROWTH):
         # do not start one that would overrun the budget
@@ -379,8 +381,7 @@ def _lagrangian_bound(master: _Master, rc: _ReducedCosts, deadline: float, log: 
     duals_t = y[master.row_t] - (inst.k - 1) * y[master.row_a] + error  # a clipped side dual may
     duals_a = y[master.row_a] + error  # lower a pair's value by at most `error`: counted in its favour
     value = lagrangienne(inst.k, inst.demande, master.unit, inst.n_logements, rc.titulaire, rc.suppleant,
-                         master.in_model,
-                         duals_t, duals_a, y[master.row_app], constant, deadline)
+                         master.in_model, duals_t, duals_a, y[master.row_app], constant, deadline)
     log.append(f"borne lagrangienne (duaux des objectifs et des règles gardés, affectation réoptimisée "
                f"sur toutes les paires) : {value:.3f} ({time.perf_counter() - started:.1f} s)")
     return value
@@ -585,7 +586,7 @@ class _Master:
         self.n_rows = offset
         self.row_lower = np.concatenate(lo)
         empty = np.zeros(offset + 1, dtype=np.int32)
-        self.h.addRows(offset, np.concatenate(lo), np.concatenate(hi), 0, empty[:offset], empty[:0], np.zeros(0))
+        self.h.addRows(offset, self.row_lower, np.concatenate(hi), 0, empty[:offset], empty[:0], np.zeros(0))
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         # soft slacks, one column per soft row
         slack_rows, slack_costs = [], []
